@@ -1,0 +1,16 @@
+"""Safe checkpoint reading and RepVGG key-layout conversion."""
+from .layouts import (CheckpointLayoutError, ConvertedCheckpoint,
+                      extract_state_dict, to_repvgg_seg_layout)
+from .loading import (CheckpointMismatchError, DeployCheckpointError,
+                      convert_checkpoint_file, load_repvgg_pretrained,
+                      load_state_dict_checked)
+from .safe_load import (UnsafeCheckpointError, load_checkpoint_file,
+                        mmengine_safe_globals, register_safe_checkpoint_loader)
+
+__all__ = [
+    'CheckpointLayoutError', 'CheckpointMismatchError', 'ConvertedCheckpoint',
+    'DeployCheckpointError', 'UnsafeCheckpointError', 'convert_checkpoint_file',
+    'extract_state_dict', 'load_checkpoint_file', 'load_repvgg_pretrained',
+    'load_state_dict_checked', 'mmengine_safe_globals',
+    'register_safe_checkpoint_loader', 'to_repvgg_seg_layout'
+]

@@ -1,0 +1,153 @@
+"""Loading RepVGG weights into a backbone, and writing converted checkpoints."""
+import os
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.logging import print_log
+from torch import Tensor, nn
+
+from repvgg_seg.deploy.fusion import fuse_repvgg_state_dict
+from .layouts import (ConvertedCheckpoint, extract_state_dict,
+                      to_repvgg_seg_layout)
+from .safe_load import load_checkpoint_file
+
+PathLike = Union[str, os.PathLike]
+
+
+class CheckpointMismatchError(ValueError):
+    """Checkpoint tensors do not fit the model; the message names the keys."""
+
+
+class DeployCheckpointError(CheckpointMismatchError):
+    """A fused (deploy-form) checkpoint was given to a training-form model."""
+
+
+def _name_keys(keys: List[str], limit: int = 12) -> str:
+    shown = ', '.join(keys[:limit])
+    return shown + (f' ... ({len(keys)} in all)' if len(keys) > limit else '')
+
+
+def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, Tensor],
+                            source: str = 'checkpoint') -> None:
+    """Load strictly, or raise one error naming every kind of mismatch.
+
+    Missing ``num_batches_tracked`` buffers are tolerated (some releases drop
+    them); everything else must match in name and shape. ``module`` is left
+    untouched when the check fails.
+    """
+    own = module.state_dict()
+    missing = [k for k in own if k not in state_dict
+               and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong_shape = [
+        f'{k} (checkpoint {tuple(v.shape)}, model {tuple(own[k].shape)})'
+        for k, v in state_dict.items() if k in own and v.shape != own[k].shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f'missing in checkpoint: {_name_keys(missing)}')
+    if unexpected:
+        problems.append(f'not in model: {_name_keys(unexpected)}')
+    if wrong_shape:
+        problems.append(f'shape mismatch: {_name_keys(wrong_shape)}')
+    if problems:
+        raise CheckpointMismatchError(
+            f'{source} does not fit {type(module).__name__}: '
+            + '; '.join(problems))
+    module.load_state_dict(state_dict, strict=False)
+
+
+def load_repvgg_pretrained(backbone: nn.Module, filename: PathLike,
+                           prefix: Optional[str] = None,
+                           map_location: str = 'cpu') -> ConvertedCheckpoint:
+    """Load ImageNet (or any) RepVGG weights into a RepVGG backbone.
+
+    The layout (authors', timm, mmpretrain, this project's classifier or
+    segmentor) and the form (training or deploy) are recognised from the keys.
+    A training-form checkpoint loads into a ``deploy=True`` backbone by fusing
+    it on the fly; classifier heads and decode heads in the file are ignored.
+
+    Args:
+        backbone (nn.Module): A :class:`~repvgg_seg.models.RepVGG`.
+        filename (str | PathLike): Checkpoint path; read safely.
+        prefix (str, optional): Only use keys under this prefix, stripped
+            (e.g. ``'backbone.'`` for a classifier checkpoint).
+        map_location (str): Where to load tensors. Default: 'cpu'.
+
+    Returns:
+        ConvertedCheckpoint: What was found in the file.
+
+    Raises:
+        FileNotFoundError: No such file.
+        UnsafeCheckpointError: The file carries pickled code.
+        CheckpointLayoutError: The keys are not a RepVGG layout.
+        DeployCheckpointError: A fused checkpoint for a training-form model.
+        CheckpointMismatchError: Keys or shapes do not fit (named).
+    """
+    source = os.fspath(filename)
+    checkpoint = load_checkpoint_file(source, map_location)
+    converted = to_repvgg_seg_layout(extract_state_dict(checkpoint), prefix)
+    if converted.unmapped:
+        raise CheckpointMismatchError(
+            f'{source} has backbone weights that RepVGG has no place for: '
+            f'{_name_keys(converted.unmapped)}')
+    state = converted.backbone
+    if converted.form == 'deploy' and not backbone.deploy:
+        raise DeployCheckpointError(
+            f'{source} holds fused (deploy-form) RepVGG weights '
+            f'({converted.layout} layout), which cannot be split back into '
+            'branches: build the backbone with deploy=True to load it.')
+    if converted.form == 'train' and backbone.deploy:
+        state = fuse_repvgg_state_dict(
+            state, eps=backbone.norm_cfg.get('eps', 1e-5))
+    load_state_dict_checked(backbone, state, source)
+    print_log(
+        f'Loaded {len(state)} tensors of a {converted.layout}-layout '
+        f'{converted.form}-form RepVGG checkpoint from {source}'
+        + (' (fused on load)' if converted.form == 'train' and backbone.deploy
+           else '')
+        + (f'; ignored {len(converted.head)} classifier and '
+           f'{len(converted.ignored)} other tensors'
+           if converted.head or converted.ignored else ''),
+        logger='current')
+    return converted
+
+
+def convert_checkpoint_file(src: PathLike, dst: PathLike, to: str = 'train',
+                            prefix: Optional[str] = None,
+                            eps: float = 1e-5) -> ConvertedCheckpoint:
+    """Rewrite any known RepVGG checkpoint in this project's layout.
+
+    The output is ``{'state_dict': {'backbone.<ours>': ..., 'head.fc.*': ...},
+    'meta': {...}}``: loadable as ``init_cfg=Pretrained`` by a RepVGG backbone
+    and as a classifier checkpoint.
+
+    Args:
+        src (str | PathLike): Source checkpoint, any known layout.
+        dst (str | PathLike): Output path.
+        to (str): 'train' keeps the source form (a deploy source stays
+            deploy); 'deploy' fuses a training-form source.
+        prefix (str, optional): See :func:`load_repvgg_pretrained`.
+        eps (float): BatchNorm epsilon used when fusing. Default: 1e-5.
+
+    Returns:
+        ConvertedCheckpoint: The converted tensors (after fusion, if any).
+    """
+    if to not in ('train', 'deploy'):
+        raise ValueError(f"to must be 'train' or 'deploy', got {to!r}")
+    converted = to_repvgg_seg_layout(
+        extract_state_dict(load_checkpoint_file(src)), prefix)
+    if converted.unmapped:
+        raise CheckpointMismatchError(
+            f'{src} has backbone weights RepVGG has no place for: '
+            f'{_name_keys(converted.unmapped)}')
+    if to == 'deploy' and converted.form == 'train':
+        converted.backbone = fuse_repvgg_state_dict(converted.backbone, eps)
+        converted.form = 'deploy'
+    state = {f'backbone.{k}': v for k, v in converted.backbone.items()}
+    state.update({f'head.{k}': v for k, v in converted.head.items()})
+    meta = dict(source=os.fspath(src), source_layout=converted.layout,
+                form=converted.form)
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    torch.save(dict(state_dict=state, meta=meta), dst)
+    return converted

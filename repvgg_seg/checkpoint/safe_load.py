@@ -1,0 +1,105 @@
+"""Loading checkpoints without unpickling arbitrary code.
+
+Every checkpoint is read with ``torch.load(weights_only=True)``. mmengine's own
+checkpoints also hold a few non-tensor objects (its ``HistoryBuffer``, numpy
+arrays and scalars in the message hub); those types, and only those, are
+allow-listed, inside a ``torch.serialization.safe_globals`` scope, so nothing
+changes for other ``torch.load`` calls in the process.
+
+:func:`register_safe_checkpoint_loader` makes mmengine's ``CheckpointLoader``
+read local files through :func:`load_checkpoint_file`, so ``load_from``,
+``--resume``, ``tools/test.py CKPT`` and ``init_cfg=Pretrained`` all get the
+same protection and the same clear errors.
+"""
+import os
+import os.path as osp
+import pickle
+from typing import Any, List, Union
+
+import numpy as np
+import torch
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds pickled objects outside the allow-list."""
+
+
+# HistoryBuffer.__getstate__ pickles its statistics methods as
+# ``getattr(HistoryBuffer, 'min')`` etc. A general ``getattr`` would let a pickle
+# walk from any allowed object to ``__globals__`` and on to ``eval``, so the name
+# ``builtins.getattr`` is bound to this function, which resolves only those.
+_HISTORY_BUFFER_METHODS = frozenset({'min', 'max', 'current', 'mean'})
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Unsupported global: getattr({obj!r}, {name!r}) is not allow-listed')
+
+
+def mmengine_safe_globals() -> List[Any]:
+    """The non-tensor types found in mmengine 0.10.7 checkpoints.
+
+    The message hub stores ``HistoryBuffer`` objects whose state is numpy
+    arrays and their statistics methods; logged scalars may be numpy scalars.
+    numpy rebuilds those through ``_reconstruct``/``scalar`` and its dtypes.
+    """
+    from mmengine.logging import HistoryBuffer
+    try:  # numpy >= 2 moved the pickling helpers to numpy._core
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+        np.uint32, np.uint64, np.float16, np.float32, np.float64, np.str_)]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
+            *dtype_classes, (_history_buffer_getattr, 'builtins.getattr')]
+
+
+def load_checkpoint_file(filename: Union[str, os.PathLike],
+                         map_location: Any = 'cpu') -> Any:
+    """Read a checkpoint file safely.
+
+    Args:
+        filename (str | PathLike): Local path.
+        map_location: Passed to ``torch.load``. Default: 'cpu'.
+
+    Returns:
+        The unpickled object (usually a dict).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        UnsafeCheckpointError: The file holds pickled objects that are not
+            tensors, plain containers or the allow-listed mmengine/numpy types
+            (it could run code when unpickled); nothing in it was executed.
+    """
+    filename = osp.expanduser(os.fspath(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'Checkpoint file not found: {filename}')
+    try:
+        with torch.serialization.safe_globals(mmengine_safe_globals()):
+            return torch.load(filename, map_location=map_location,
+                              weights_only=True)
+    except pickle.UnpicklingError as err:
+        detail = str(err).strip().splitlines()
+        reason = next((line for line in detail if 'GLOBAL' in line or
+                       'Unsupported' in line), detail[0] if detail else '')
+        raise UnsafeCheckpointError(
+            f'Refusing to load {filename}: it contains pickled objects beyond '
+            'tensors, containers and the allow-listed mmengine/numpy types, and '
+            'unpickling them could execute arbitrary code. Nothing from the file '
+            f'was run. torch said: {reason.strip()}') from None
+
+
+def _load_from_local(filename: str, map_location: Any) -> Any:
+    return load_checkpoint_file(filename, map_location)
+
+
+def register_safe_checkpoint_loader() -> None:
+    """Route mmengine's loading of local files through
+    :func:`load_checkpoint_file` (its documented ``register_scheme`` hook)."""
+    from mmengine.runner import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local,
+                                     force=True)

@@ -1,0 +1,3 @@
+from .repvgg import ARCH_SETTINGS, RepVGG
+
+__all__ = ['ARCH_SETTINGS', 'RepVGG']

@@ -1,0 +1,3 @@
+from .repvgg_block import RepVGGBlock
+
+__all__ = ['RepVGGBlock']
