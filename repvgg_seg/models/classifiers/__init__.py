@@ -1,1 +1,1 @@
-
+"""ImageNet classifiers built on the RepVGG backbone."""

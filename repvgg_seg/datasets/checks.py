@@ -1,0 +1,86 @@
+"""Up-front checks of a segmentation dataset's files, with errors that say what
+is missing and how to make it, instead of a failure deep in a data worker."""
+import copy
+import os.path as osp
+from typing import Dict, List
+
+from mmengine.registry import init_default_scope
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+_HINT = ('For the toy demo run `python tools/make_toy_cityscapes.py {root}`; for '
+         'Cityscapes unpack leftImg8bit_trainvaltest.zip and '
+         'gtFine_trainvaltest.zip into {root} and run '
+         '`python tools/prepare_cityscapes.py {root}`.')
+
+
+class DatasetFilesError(FileNotFoundError):
+    """A dataset's folders, images or label maps are missing."""
+
+
+def _leaf_datasets(cfg: Dict) -> List[Dict]:
+    """The datasets inside wrappers (ConcatDataset, RepeatDataset...)."""
+    if 'datasets' in cfg:
+        return [leaf for c in cfg['datasets'] for leaf in _leaf_datasets(c)]
+    if 'dataset' in cfg:
+        return _leaf_datasets(cfg['dataset'])
+    return [cfg]
+
+
+def _name_some(paths: List[str], limit: int = 5) -> str:
+    shown = ', '.join(paths[:limit])
+    return shown + (f' ... ({len(paths)} in all)' if len(paths) > limit else '')
+
+
+def check_seg_dataset(dataset_cfg: Dict, what: str = 'dataset',
+                      default_scope: str = 'mmseg') -> int:
+    """Check that a segmentation dataset's images and label maps exist.
+
+    Args:
+        dataset_cfg (dict): A dataset config, possibly a wrapper.
+        what (str): Name used in messages, e.g. ``'train_dataloader'``.
+        default_scope (str): Registry scope for building the dataset.
+
+    Returns:
+        int: Number of images found (0 for non-segmentation datasets, which
+        are not checked here).
+
+    Raises:
+        DatasetFilesError: The data root, image or label folder is missing,
+            no image matches the dataset's suffix, or images lack labels.
+    """
+    init_default_scope(default_scope)
+    total = 0
+    for leaf in _leaf_datasets(dataset_cfg):
+        leaf = copy.deepcopy(leaf)
+        # serialize_data=False keeps data_list readable after full_init().
+        leaf.update(lazy_init=True, pipeline=[], serialize_data=False)
+        dataset = DATASETS.build(leaf)
+        if not isinstance(dataset, BaseSegDataset):
+            continue
+        root = dataset.data_root or '.'
+        hint = _HINT.format(root=root)
+        if not osp.isdir(root):
+            raise DatasetFilesError(f'{what}: data root {root} does not exist. {hint}')
+        img_dir = dataset.data_prefix.get('img_path', '')
+        seg_dir = dataset.data_prefix.get('seg_map_path', '')
+        for folder, kind in ((img_dir, 'image'), (seg_dir, 'label')):
+            if folder and not osp.isdir(folder):
+                raise DatasetFilesError(
+                    f'{what}: {kind} folder {folder} does not exist. {hint}')
+        dataset.full_init()
+        if len(dataset) == 0:
+            raise DatasetFilesError(
+                f'{what}: no images matching *{dataset.img_suffix} under '
+                f'{img_dir}. {hint}')
+        missing = [info['img_path'] for info in dataset.data_list
+                   if info.get('seg_map_path') and
+                   not osp.isfile(info['seg_map_path'])]
+        if missing:
+            raise DatasetFilesError(
+                f'{what}: {len(missing)} of {len(dataset)} images have no label '
+                f'map (*{dataset.seg_map_suffix} under {seg_dir}): '
+                f'{_name_some(missing)}. Label maps are made from the polygon '
+                f'files by `python tools/prepare_cityscapes.py {root}`.')
+        total += len(dataset)
+    return total

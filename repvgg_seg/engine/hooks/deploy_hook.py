@@ -1,0 +1,79 @@
+"""Report metrics of the deployed (re-parameterized) model during training."""
+import copy
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmseg.registry import HOOKS
+from torch import nn
+
+from repvgg_seg.deploy import remaining_batchnorms, switch_to_deploy
+
+
+def _count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@HOOKS.register_module()
+class RepVGGDeployHook(Hook):
+    """Validate and test the plain model that will be deployed.
+
+    Before each validation epoch the hook deep-copies the (unwrapped) model,
+    converts the copy with :func:`repvgg_seg.switch_to_deploy` and lets the
+    validation loop run on the copy; afterwards the runner gets its training
+    model back untouched, so its weights, optimizer state and BN statistics are
+    exactly what they would have been without the hook. Under DDP each rank
+    validates a copy of its replica (the replicas are identical) and the
+    evaluator gathers the results as usual.
+
+    Before testing the model is deployed in place, since nothing trains after.
+
+    The hook runs after hooks of higher priority (e.g. ``EMAHook``, which swaps
+    in the averaged weights at ``before_val_epoch``) so that what gets deployed
+    is what would have been evaluated.
+
+    Args:
+        deploy_on_val (bool): Validate a deployed copy. Default: True.
+        deploy_on_test (bool): Deploy in place before testing. Default: True.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, deploy_on_val: bool = True,
+                 deploy_on_test: bool = True) -> None:
+        self.deploy_on_val = deploy_on_val
+        self.deploy_on_test = deploy_on_test
+        self._training_model: Optional[nn.Module] = None
+
+    @staticmethod
+    def _unwrap(model: nn.Module) -> nn.Module:
+        return model.module if is_model_wrapper(model) else model
+
+    @staticmethod
+    def _deploy(model: nn.Module, runner, what: str) -> None:
+        before = _count_params(model)
+        switch_to_deploy(model)
+        left = remaining_batchnorms(model)
+        runner.logger.info(
+            f'RepVGGDeployHook: {what}: re-parameterized to the plain model '
+            f'({before / 1e6:.2f}M -> {_count_params(model) / 1e6:.2f}M params'
+            + (f'; {len(left)} BatchNorm layers could not be fused' if left else
+               ', no BatchNorm left') + ')')
+
+    def before_val_epoch(self, runner) -> None:
+        if not self.deploy_on_val:
+            return
+        self._training_model = runner.model
+        deployed = copy.deepcopy(self._unwrap(runner.model))
+        deployed.eval()
+        self._deploy(deployed, runner, 'validating a deployed copy')
+        runner.model = deployed
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._training_model is not None:
+            runner.model = self._training_model
+            self._training_model = None
+
+    def before_test(self, runner) -> None:
+        if self.deploy_on_test:
+            self._deploy(self._unwrap(runner.model), runner, 'testing')
