@@ -1,0 +1,308 @@
+"""Tests of the classification transforms and the AutoAugment operations."""
+import numpy as np
+import pytest
+import torch
+from mmcv.transforms import CenterCrop
+from mmengine.structures import BaseDataElement
+
+from repvgg_seg.datasets.transforms import (AutoAugment, PackClsInputs,
+                                            RandomResizedCrop, ResizeEdge,
+                                            apply_op)
+from repvgg_seg.datasets.transforms import auto_augment as aa
+
+
+def _image(h: int = 24, w: int = 32, channels: int = 3, seed: int = 0):
+    return np.random.RandomState(seed).randint(
+        0, 256, (h, w, channels), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------------
+# RandomResizedCrop / ResizeEdge / PackClsInputs
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('scale, expected_hw', [(16, (16, 16)),
+                                                ((20, 12), (12, 20))])
+def test_random_resized_crop_output_shape(scale, expected_hw):
+    np.random.seed(0)
+    transform = RandomResizedCrop(scale=scale)
+    for seed in range(5):
+        img = _image(30 + seed, 45, seed=seed)
+        results = transform(dict(img=img, img_shape=img.shape[:2]))
+        assert results['img'].shape == (*expected_hw, 3)
+        assert results['img'].dtype == np.uint8
+        assert results['img_shape'] == expected_hw
+        x1, y1, x2, y2 = results['crop_bbox']
+        assert 0 <= x1 < x2 <= 45 and 0 <= y1 < y2 <= 30 + seed
+
+
+def test_random_resized_crop_falls_back_to_centre_crop():
+    img = _image(20, 40)
+    # A full-area square crop can never fit a 2:1 image, so every attempt
+    # fails and the largest centred square is used.
+    transform = RandomResizedCrop(
+        scale=10, crop_ratio_range=(1.0, 1.0), aspect_ratio_range=(1.0, 1.0))
+    results = transform(dict(img=img))
+    assert results['crop_bbox'].tolist() == [10, 0, 30, 20]
+    # With no attempts at all the crop is the whole image if its ratio fits.
+    whole = RandomResizedCrop(scale=8, max_attempts=0)(dict(img=_image(30,
+                                                                      36)))
+    assert whole['crop_bbox'].tolist() == [0, 0, 36, 30]
+
+
+def test_random_resized_crop_seeded():
+    img = _image(40, 40)
+    transform = RandomResizedCrop(scale=12)
+    np.random.seed(5)
+    first = transform(dict(img=img))['crop_bbox']
+    np.random.seed(5)
+    second = transform(dict(img=img))['crop_bbox']
+    assert first.tolist() == second.tolist()
+
+
+def test_random_resized_crop_rejects_bad_arguments():
+    with pytest.raises(ValueError, match='crop_ratio_range'):
+        RandomResizedCrop(crop_ratio_range=(0.5, 1.5))
+    with pytest.raises(ValueError, match='interpolation'):
+        RandomResizedCrop(interpolation='cubic-ish')
+    with pytest.raises(ValueError, match='scale'):
+        RandomResizedCrop(scale=(0, 4))
+
+
+@pytest.mark.parametrize('edge, expected_hw', [('short', (20, 27)),
+                                               ('long', (15, 20)),
+                                               ('width', (15, 20)),
+                                               ('height', (20, 27))])
+def test_resize_edge(edge, expected_hw):
+    img = _image(30, 40)
+    results = ResizeEdge(scale=20, edge=edge)(dict(img=img))
+    assert results['img'].shape == (*expected_hw, 3)
+    assert results['img_shape'] == expected_hw
+    assert results['scale'] == expected_hw[::-1]
+
+
+def test_resize_edge_then_center_crop_portrait():
+    img = _image(50, 30)
+    results = ResizeEdge(scale=18)(dict(img=img))
+    assert results['img'].shape[:2] == (30, 18)
+    results = CenterCrop(crop_size=16)(results)
+    assert results['img'].shape == (16, 16, 3)
+    assert results['img_shape'] == (16, 16)
+
+
+def test_pack_cls_inputs_format():
+    img = _image(12, 10)
+    results = dict(
+        img=img,
+        gt_label=3,
+        img_path='a/b.png',
+        ori_shape=(12, 10),
+        img_shape=(12, 10),
+        sample_idx=4,
+        unrelated='dropped')
+    packed = PackClsInputs()(results)
+    assert set(packed) == {'inputs', 'data_samples'}
+    inputs, sample = packed['inputs'], packed['data_samples']
+    assert inputs.dtype == torch.uint8 and inputs.shape == (3, 12, 10)
+    assert torch.equal(inputs, torch.from_numpy(img).permute(2, 0, 1))
+    assert isinstance(sample, BaseDataElement)
+    assert sample.gt_label.dtype == torch.int64
+    assert sample.gt_label.tolist() == [3]
+    assert sample.img_path == 'a/b.png'
+    assert sample.ori_shape == (12, 10) and sample.img_shape == (12, 10)
+    assert sample.sample_idx == 4
+    assert 'unrelated' not in sample.metainfo_keys()
+
+
+def test_pack_cls_inputs_grayscale_strided_and_unlabeled():
+    gray = _image(8, 6, channels=1)[:, ::-1, 0]  # negative stride
+    packed = PackClsInputs()(dict(img=gray))
+    assert packed['inputs'].shape == (1, 8, 6)
+    assert torch.equal(packed['inputs'][0], torch.from_numpy(gray.copy()))
+    assert 'gt_label' not in packed['data_samples']
+    label = PackClsInputs()(dict(img=gray, gt_label=np.int64(2)))
+    assert label['data_samples'].gt_label.tolist() == [2]
+
+
+# ---------------------------------------------------------------------------
+# AutoAugment operations
+# ---------------------------------------------------------------------------
+
+
+def test_invert_twice_is_identity():
+    img = _image()
+    assert np.array_equal(aa.invert(aa.invert(img)), img)
+    assert np.array_equal(aa.invert(img), 255 - img.astype(int))
+
+
+def test_solarize_threshold_semantics():
+    img = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    out = aa.solarize(img, 100)
+    assert np.array_equal(out[img < 100], img[img < 100])
+    assert np.array_equal(out[img >= 100], 255 - img[img >= 100])
+    assert np.array_equal(aa.solarize(img, 0), aa.invert(img))
+    assert np.array_equal(aa.solarize(img, 256), img)
+
+
+def test_posterize_masks_low_bits():
+    img = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    assert aa.posterize(np.full((2, 2), 0b10110111, np.uint8),
+                        3)[0, 0] == 0b10100000
+    out = aa.posterize(img, 4)
+    assert np.array_equal(out, img & 0xF0)
+    assert np.unique(out).size == 16
+    assert np.array_equal(aa.posterize(img, 8), img)
+    assert not aa.posterize(img, 0).any()
+
+
+def test_translate_keeps_shape_and_fills():
+    img = np.full((10, 12, 3), 200, np.uint8)
+    right = aa.translate_x(img, 4, fill=7)
+    assert right.shape == img.shape and right.dtype == np.uint8
+    assert (right[:, :4] == 7).all() and (right[:, 4:] == 200).all()
+    up = aa.translate_y(img, -3, fill=(1, 2, 3))
+    assert (up[-3:] == [1, 2, 3]).all() and (up[:-3] == 200).all()
+    # Pure shifts copy pixels exactly.
+    textured = _image(10, 12)
+    assert np.array_equal(aa.translate_x(textured, 5)[:, 5:], textured[:,
+                                                                       :-5])
+
+
+def test_rotate_and_shear_keep_shape_and_fill():
+    img = np.full((21, 21, 3), 200, np.uint8)
+    rotated = aa.rotate(img, 45, fill=9)
+    assert rotated.shape == img.shape and rotated.dtype == np.uint8
+    for corner in (rotated[0, 0], rotated[0, -1], rotated[-1, 0],
+                   rotated[-1, -1]):
+        assert (corner == 9).all()
+    assert (rotated[10, 10] == 200).all()
+
+    sheared = aa.shear_x(img, 0.5, fill=(1, 2, 3))
+    # Rows above the centre move left, so their right end is uncovered.
+    assert (sheared[0, -1] == [1, 2, 3]).all()
+    assert (sheared[0, 0] == 200).all() and (sheared[10] == 200).all()
+    sheared_y = aa.shear_y(img, 0.5, fill=0)
+    assert (sheared_y[-1, 0] == 0).all() and (sheared_y[:, 10] == 200).all()
+    gray = aa.rotate(img[:, :, 0], 30, fill=0)
+    assert gray.shape == (21, 21)
+
+
+def test_equalize_flattens_histogram():
+    rng = np.random.RandomState(0)
+    img = rng.randint(100, 121, (32, 32, 3)).astype(np.uint8)
+    out = aa.equalize(img)
+    assert out.shape == img.shape and out.dtype == np.uint8
+
+    def cdf_gap(x: np.ndarray) -> float:
+        # Largest distance between the CDF and that of a uniform 0-255.
+        hist = np.bincount(x.ravel(), minlength=256)
+        return np.abs(np.cumsum(hist) / x.size -
+                      np.arange(1, 257) / 256).max()
+
+    assert out.max() == 255 and out.min() < 30
+    assert cdf_gap(out) < 0.1 < cdf_gap(img)
+
+
+def test_auto_contrast_stretches_each_channel():
+    img = _image() // 4 + 50  # values in [50, 113]
+    img[:, :, 2] = 77  # a constant channel stays as it is
+    out = aa.auto_contrast(img)
+    assert out[:, :, 0].min() == 0 and out[:, :, 0].max() == 255
+    assert (out[:, :, 2] == 77).all()
+
+
+@pytest.mark.parametrize('name', aa.OP_NAMES)
+def test_every_op_keeps_shape_and_dtype(name):
+    for img in (_image(), _image(channels=1)[:, :, 0]):
+        for level in (0, 3, 10):
+            for sign in (1, -1):
+                out = apply_op(img, name, level, sign)
+                assert out.shape == img.shape and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    'name', [n for n in aa.OP_NAMES if aa._OPS[n].signed or n in
+             ('Solarize', 'Posterize')])
+def test_level_zero_is_identity(name):
+    img = _image()
+    assert np.array_equal(apply_op(img, name, 0), img)
+    assert not np.array_equal(apply_op(img, name, 10), img)
+
+
+def test_enhance_factor_endpoints():
+    img = _image()
+    assert not aa.brightness(img, 0.0).any()
+    grey = aa.color(img, 0.0)
+    assert (grey == grey[:, :, :1]).all()
+    assert np.unique(aa.contrast(img, 0.0)).size == 1
+    sharp = aa.sharpness(img, 2.0)
+    # The one-pixel border is never touched.
+    assert np.array_equal(sharp[0], img[0]) and np.array_equal(
+        sharp[:, -1], img[:, -1])
+    flat = np.full((8, 8, 3), 90, np.uint8)
+    assert np.array_equal(aa.sharpness(flat, 1.9), flat)
+
+
+def test_color_channel_order_matters():
+    pure_blue_bgr = np.zeros((4, 4, 3), np.uint8)
+    pure_blue_bgr[:, :, 0] = 255
+    as_bgr = aa.color(pure_blue_bgr, 0.0, channel_order='bgr')
+    as_rgb = aa.color(pure_blue_bgr, 0.0, channel_order='rgb')
+    # Blue has a small luma weight, red a large one.
+    assert as_bgr[0, 0, 0] < as_rgb[0, 0, 0]
+
+
+# ---------------------------------------------------------------------------
+# AutoAugment transform
+# ---------------------------------------------------------------------------
+
+
+def test_imagenet_policy_table():
+    policy = aa.parse_policies('imagenet')
+    assert len(policy) == 25 and all(len(sub) == 2 for sub in policy)
+    assert policy[0] == [('Posterize', 0.4, 8.0), ('Rotate', 0.6, 9.0)]
+
+
+def _augment_many(transform: AutoAugment, seed: int, count: int = 12):
+    np.random.seed(seed)
+    return [transform(dict(img=_image(seed=i)))['img'] for i in range(count)]
+
+
+def test_auto_augment_seeded_and_varies():
+    transform = AutoAugment(policies='imagenet')
+    first = _augment_many(transform, seed=1)
+    again = _augment_many(transform, seed=1)
+    other = _augment_many(transform, seed=2)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert all(a.shape == (24, 32, 3) and a.dtype == np.uint8 for a in first)
+    # The policy must actually change most images.
+    originals = [_image(seed=i) for i in range(12)]
+    changed = sum(not np.array_equal(a, o) for a, o in zip(first, originals))
+    assert changed >= 6
+
+
+def test_auto_augment_custom_policies():
+    img = _image()
+    always = AutoAugment(policies=[[('Invert', 1.0, 0)]])
+    assert np.array_equal(always(dict(img=img.copy()))['img'], 255 - img)
+    never = AutoAugment(policies=[[dict(type='Rotate', prob=0.0, level=9)]])
+    assert np.array_equal(never(dict(img=img.copy()))['img'], img)
+    gray = always(dict(img=img[:, :, 0].copy()))['img']
+    assert gray.shape == img.shape[:2]
+
+
+def test_auto_augment_rejects_bad_config():
+    with pytest.raises(KeyError, match='Blur'):
+        AutoAugment(policies=[[('Blur', 0.5, 3)]])
+    with pytest.raises(ValueError, match='level'):
+        AutoAugment(policies=[[('Rotate', 0.5, 11)]])
+    with pytest.raises(ValueError, match='probability'):
+        AutoAugment(policies=[[('Rotate', 1.5, 1)]])
+    with pytest.raises(KeyError, match='unknown AutoAugment policy'):
+        AutoAugment(policies='cifar')
+    with pytest.raises(KeyError, match='hparams'):
+        AutoAugment(hparams=dict(magnitude_std=0.5))
+    with pytest.raises(TypeError, match='uint8'):
+        AutoAugment()(dict(img=np.zeros((4, 4, 3), np.float32)))
+    assert "policies='imagenet'" in repr(AutoAugment())
