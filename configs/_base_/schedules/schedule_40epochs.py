@@ -23,6 +23,8 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=744, max_keep_ckpts=3,
         save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # RNG states go into checkpoints, so --resume continues bit for bit.
+    rng_state=dict(type='RNGStateHook'),
     visualization=dict(type='SegVisualizationHook'))
 # With --auto-scale-lr the lr follows the actual global batch (linear rule).
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -1,3 +1,4 @@
 from .deploy_hook import RepVGGDeployHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['RepVGGDeployHook']
+__all__ = ['RNGStateHook', 'RepVGGDeployHook']

@@ -1,0 +1,30 @@
+"""Shared fixtures: a small real-file toy Cityscapes set, made once per session."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO / 'configs' / 'demo' / 'pspnet_repvgg_toy_cityscapes.py'
+
+
+@pytest.fixture(scope='session')
+def toy_cityscapes(tmp_path_factory) -> Path:
+    """8 train / 4 val synthetic images in the Cityscapes layout, converted with
+    cityscapesscripts (trainIds plus the official-evaluation maps)."""
+    from repvgg_seg.datasets.cityscapes_prep import convert_polygons_to_train_ids
+    from repvgg_seg.datasets.toy_cityscapes import generate_toy_cityscapes
+    root = tmp_path_factory.mktemp('toy') / 'cityscapes'
+    generate_toy_cityscapes(str(root), num_train=8, num_val=4)
+    convert_polygons_to_train_ids(str(root), nproc=1, show_progress=False,
+                                  with_eval_maps=True)
+    return root
+
+
+@pytest.fixture(scope='session')
+def tool_env():
+    """Environment for running tools/*.py as subprocesses from the repo root."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (str(REPO), env.get('PYTHONPATH', '')) if p)
+    return env

@@ -1,0 +1,169 @@
+"""tools/train.py and tools/test.py end to end, as users run them."""
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import DEMO_CONFIG, REPO
+from repvgg_seg.checkpoint import load_checkpoint_file
+
+METRICS = re.compile(r'Iter\((?:test|val)\) \[\d+/\d+\]\s+(aAcc: [\d.]+\s+mIoU: '
+                     r'[\d.]+\s+mAcc: [\d.]+)')
+
+
+def data_options(root, iters, val_interval=1000, ckpt_interval=1000):
+    return [
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        'train_dataloader.batch_size=2',
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={val_interval}',
+        f'default_hooks.checkpoint.interval={ckpt_interval}',
+        'default_hooks.checkpoint.max_keep_ckpts=10',
+    ]
+
+
+def run_tool(args, env, timeout=300, check=True):
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope='module')
+def trained(toy_cityscapes, tmp_path_factory, tool_env):
+    work_dir = tmp_path_factory.mktemp('train')
+    run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir', str(work_dir),
+              *data_options(toy_cityscapes, 6, val_interval=6, ckpt_interval=6)],
+             tool_env)
+    return work_dir / 'iter_6.pth'
+
+
+def test_test_with_deploy_gives_the_same_metrics(trained, toy_cityscapes, tmp_path,
+                                                 tool_env):
+    common = [str(DEMO_CONFIG), str(trained), *data_options(toy_cityscapes, 6)]
+    plain = run_tool(['tools/test.py', *common, '--work-dir', str(tmp_path / 'p')],
+                     tool_env)
+    show_dir = tmp_path / 'overlays'
+    deployed = run_tool(['tools/test.py', *common, '--deploy', '--work-dir',
+                         str(tmp_path / 'd'), '--show-dir', str(show_dir),
+                         '--out', str(tmp_path / 'pred')], tool_env)
+    assert 'RepVGGDeployHook: testing' not in plain.stdout
+    assert 'RepVGGDeployHook: testing: re-parameterized' in deployed.stdout
+    assert 'no BatchNorm left' in deployed.stdout
+    assert METRICS.findall(plain.stdout) == METRICS.findall(deployed.stdout) != []
+    assert len(list(show_dir.glob('vis_data/vis_image/*.png'))) == 4
+    assert len(list((tmp_path / 'pred').glob('*.png'))) == 4
+
+
+def test_official_cityscapes_metric_is_selectable(trained, toy_cityscapes, tmp_path,
+                                                  tool_env):
+    proc = run_tool(['tools/test.py', str(DEMO_CONFIG), str(trained), '--deploy',
+                     '--metric', 'both', '--work-dir', str(tmp_path),
+                     *data_options(toy_cityscapes, 6),
+                     f'cityscapes_evaluator.output_dir={tmp_path / "cs"}'],
+                    tool_env)
+    assert 'averageScoreCategories' in proc.stdout and 'mIoU' in proc.stdout
+
+
+def test_resume_after_kill_loses_nothing(toy_cityscapes, tmp_path, tool_env):
+    straight = tmp_path / 'straight'
+    run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir', str(straight),
+              *data_options(toy_cityscapes, 8, ckpt_interval=2)], tool_env)
+
+    killed = tmp_path / 'killed'
+    proc = subprocess.Popen(
+        [sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir',
+         str(killed), *data_options(toy_cityscapes, 400, ckpt_interval=2)],
+        cwd=REPO, env=tool_env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        last = killed / 'last_checkpoint'
+        while not (last.exists() and 'iter_4' in last.read_text()):
+            assert proc.poll() is None and time.time() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    resumed = run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir',
+                        str(killed), '--resume',
+                        *data_options(toy_cityscapes, 8, ckpt_interval=2)], tool_env)
+    assert 'resumed epoch: 0, iter: ' in resumed.stdout
+
+    a = load_checkpoint_file(straight / 'iter_8.pth')
+    b = load_checkpoint_file(killed / 'iter_8.pth')
+    assert a['meta']['iter'] == b['meta']['iter'] == 8
+    for key, value in a['state_dict'].items():
+        torch.testing.assert_close(b['state_dict'][key], value, rtol=1e-5,
+                                   atol=1e-6, msg=key)
+    momentum_a = a['optimizer']['state']
+    momentum_b = b['optimizer']['state']
+    for idx in momentum_a:
+        torch.testing.assert_close(momentum_b[idx]['momentum_buffer'],
+                                   momentum_a[idx]['momentum_buffer'],
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_two_process_gloo_training_validates_through_the_hook(
+        toy_cityscapes, tmp_path, tool_env):
+    proc = run_tool([
+        '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29517', 'tools/train.py', str(DEMO_CONFIG),
+        '--launcher', 'pytorch', '--work-dir', str(tmp_path),
+        *data_options(toy_cityscapes, 4, val_interval=4, ckpt_interval=4)
+    ], tool_env)
+    out = proc.stdout
+    assert 'distributed run on gloo with 2 processes' in out
+    assert "model_wrapper_cfg = dict(device_ids=None, type='MMDistributedDataParallel')" in out
+    assert 'RepVGGDeployHook: validating a deployed copy' in out
+    assert METRICS.findall(out)
+    assert (tmp_path / 'iter_4.pth').exists()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--cfg-options', 'train_dataloader.dataset.data_root=/nonexistent/toy'],
+     'train_dataloader: data root /nonexistent/toy does not exist'),
+    (['--cfg-options', 'val_dataloader.dataset.data_prefix.seg_map_path=gtFine/x'],
+     'val_dataloader: label folder'),
+])
+def test_train_reports_missing_data_without_traceback(args, message, tool_env):
+    proc = run_tool(['tools/train.py', str(DEMO_CONFIG), *args], tool_env,
+                    check=False)
+    assert proc.returncode == 1
+    assert message in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_image_without_label_is_named(toy_cityscapes, tmp_path, tool_env):
+    import shutil
+    root = tmp_path / 'broken'
+    shutil.copytree(toy_cityscapes, root)
+    victim = next(root.glob('gtFine/val/*/*_gtFine_labelTrainIds.png'))
+    victim.unlink()
+    stem = victim.name.replace('_gtFine_labelTrainIds.png', '')
+    proc = run_tool(['tools/train.py', str(DEMO_CONFIG), *data_options(root, 2)],
+                    tool_env, check=False)
+    assert proc.returncode == 1
+    assert 'val_dataloader: 1 of 4 images have no label map' in proc.stderr
+    assert f'{stem}_leftImg8bit.png' in proc.stderr
+    assert 'tools/prepare_cityscapes.py' in proc.stderr
+
+
+def test_missing_imagenet_weights_and_checkpoint_are_clear(tool_env):
+    proc = run_tool(['tools/train.py', 'configs/pspnet_repvgg_b1g2.py'], tool_env,
+                    check=False)
+    assert proc.returncode == 1
+    assert "ImageNet weights not found at 'checkpoints/RepVGG-B1g2-train.pth'" in proc.stderr
+    proc = run_tool(['tools/test.py', str(DEMO_CONFIG), 'missing.pth'], tool_env,
+                    check=False)
+    assert proc.returncode == 1 and 'Checkpoint file not found: missing.pth' in proc.stderr
