@@ -8,6 +8,14 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / 'configs' / 'demo' / 'pspnet_repvgg_toy_cityscapes.py'
 
 
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    """Registry lookups in the mmseg scope, whatever an earlier test's runner
+    (e.g. one with default_scope='mmengine') left as the current scope."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+
+
 @pytest.fixture(scope='session')
 def toy_cityscapes(tmp_path_factory) -> Path:
     """8 train / 4 val synthetic images in the Cityscapes layout, converted with

@@ -5,14 +5,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from torch import nn
 
 import repvgg_seg  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
-init_default_scope('mmseg')
 
 # config: (dilated 3x3 convs in the backbone, backbone type)
 TABLE8 = {

@@ -2,7 +2,6 @@ import pytest
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -12,7 +11,6 @@ from repvgg_seg.deploy import (fuse_repvgg_state_dict, identity_kernel,
                                pad_to_kernel_size, remaining_batchnorms)
 from repvgg_seg.models import RepVGG
 
-init_default_scope('mmseg')
 
 
 def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:

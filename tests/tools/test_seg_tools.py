@@ -131,13 +131,15 @@ def test_two_process_gloo_training_validates_through_the_hook(
     assert (tmp_path / 'iter_4.pth').exists()
 
 
-@pytest.mark.parametrize('args, message', [
-    (['--cfg-options', 'train_dataloader.dataset.data_root=/nonexistent/toy'],
+@pytest.mark.parametrize('options, message', [
+    (['train_dataloader.dataset.data_root=/nonexistent/toy'],
      'train_dataloader: data root /nonexistent/toy does not exist'),
-    (['--cfg-options', 'val_dataloader.dataset.data_prefix.seg_map_path=gtFine/x'],
+    (['val_dataloader.dataset.data_prefix.seg_map_path=gtFine/x'],
      'val_dataloader: label folder'),
 ])
-def test_train_reports_missing_data_without_traceback(args, message, tool_env):
+def test_train_reports_missing_data_without_traceback(options, message,
+                                                      toy_cityscapes, tool_env):
+    args = data_options(toy_cityscapes, 2) + options
     proc = run_tool(['tools/train.py', str(DEMO_CONFIG), *args], tool_env,
                     check=False)
     assert proc.returncode == 1
