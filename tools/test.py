@@ -4,14 +4,11 @@
     python tools/test.py CONFIG CKPT --metric cityscapes     # official evaluation
 """
 import argparse
-import os
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
 from repvgg_seg.engine import setup_test_cfg
+from repvgg_seg.engine.cli import (add_runner_args, build_runner, load_config,
+                                   parse_runner_args)
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,7 +21,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--metric', choices=['iou', 'cityscapes', 'both'],
                         default='iou', help="'cityscapes' runs the official "
                         'cityscapesscripts evaluation')
-    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dir to write predicted label maps to')
     parser.add_argument('--show', action='store_true', help='show predictions')
     parser.add_argument('--show-dir', help='dir to write colour overlays to')
@@ -32,21 +28,13 @@ def parse_args() -> argparse.Namespace:
                         help='interval of --show (s)')
     parser.add_argument('--tta', action='store_true',
                         help='multi-scale and flip test-time augmentation')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def main() -> int:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     try:
         setup_test_cfg(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
                        out=args.out, show=args.show, show_dir=args.show_dir,
@@ -55,9 +43,7 @@ def main() -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg
-              else RUNNERS.build(cfg))
-    runner.test()
+    build_runner(cfg).test()
     return 0
 
 

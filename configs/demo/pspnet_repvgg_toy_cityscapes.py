@@ -1,61 +1,25 @@
 # The one-command demo: PSPNet on a small custom RepVGG, trained from scratch on
 # the synthetic Cityscapes-layout toy set (tools/make_toy_cityscapes.py) on a CPU.
-# Same pipeline as the Table 8 configs (CityscapesDataset, output stride 8 with
-# dilated stages 3-4, PSPHead + FCN aux head, poly lr, validation of the deployed
-# model through RepVGGDeployHook, sliding-window evaluation), sized for 2 cores.
-_base_ = ['../_base_/default_runtime.py']
-
+# It inherits the Table 8 model, data pipeline and runtime and changes only what a
+# 2-core machine needs: a small arch, small heads, 160x160 crops, plain BN.
+_base_ = [
+    '../_base_/models/pspnet_repvgg.py', '../_base_/datasets/cityscapes_713x713.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40epochs.py'
+]
 data_root = 'data/toy_cityscapes/'
 crop_size = (160, 160)
 # Plain BN: SyncBN needs GPUs, and this config also runs distributed on gloo.
 norm_cfg = dict(type='BN', requires_grad=True)
 
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255,
-        size=crop_size),
+    data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        type='RepVGG',
-        arch=dict(num_blocks=(1, 2, 3, 4, 1), widths=(16, 24, 48, 64, 96),
-                  groups=1),
-        strides=(2, 2, 2, 1, 1),
-        dilations=(1, 1, 1, 2, 4),
-        out_indices=(3, 4),
+        arch=dict(_delete_=True, num_blocks=(1, 2, 3, 4, 1),
+                  widths=(16, 24, 48, 64, 96), groups=1),
         norm_cfg=norm_cfg),
-    decode_head=dict(
-        type='PSPHead',
-        in_channels=96,
-        in_index=1,
-        channels=32,
-        pool_scales=(1, 2, 3, 6),
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(
-        type='FCNHead',
-        in_channels=64,
-        in_index=0,
-        channels=16,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(106, 106)))
-custom_hooks = [dict(type='RepVGGDeployHook')]
+    decode_head=dict(in_channels=96, channels=32, norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=64, channels=16, norm_cfg=norm_cfg),
+    test_cfg=dict(crop_size=crop_size, stride=(106, 106)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -66,6 +30,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
+# The toy images are evaluated at their own 320x160 size.
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -74,51 +39,20 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-        pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CityscapesDataset',
-        data_root=data_root,
-        data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-        pipeline=test_pipeline))
+    num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
-cityscapes_evaluator = dict(
-    type='CityscapesMetric', output_dir='work_dirs/cityscapes_eval')
 
 max_iters = 600
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
+optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [
     dict(type='PolyLR', power=0.9, eta_min=1e-4, begin=0, end=max_iters,
          by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=200)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=200)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=200,
-                    max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    # RNG states go into checkpoints, so --resume continues bit for bit.
-    rng_state=dict(type='RNGStateHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    logger=dict(interval=25),
+    checkpoint=dict(interval=200, max_keep_ckpts=2, save_best=None))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

@@ -50,4 +50,5 @@ model = dict(
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
     train_cfg=dict(),
+    # Full-resolution evaluation with sliding 713x713 windows (2/3 overlap step).
     test_cfg=dict(mode='slide', crop_size=(713, 713), stride=(476, 476)))
