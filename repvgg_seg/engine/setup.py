@@ -145,6 +145,9 @@ def setup_train_cfg(cfg: Config,
     if resume:
         cfg.resume = True
     if amp:
+        if not torch.cuda.is_available():
+            raise ValueError('--amp needs a GPU: MMEngine\'s AmpOptimWrapper is '
+                             'built on torch.cuda.amp')
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
             print_log('AMP is already enabled in the config.', logger='current')
         else:

@@ -64,6 +64,33 @@ def test_test_with_deploy_gives_the_same_metrics(trained, toy_cityscapes, tmp_pa
     assert len(list((tmp_path / 'pred').glob('*.png'))) == 4
 
 
+def test_tta_with_deploy_runs_the_deployed_model_under_tta(trained, toy_cityscapes,
+                                                          tmp_path, tool_env):
+    proc = run_tool(['tools/test.py', str(DEMO_CONFIG), str(trained), '--tta',
+                     '--deploy', '--work-dir', str(tmp_path),
+                     *data_options(toy_cityscapes, 6)], tool_env)
+    assert "type='SegTTAModel'" in proc.stdout
+    assert 'RepVGGDeployHook: testing: re-parameterized' in proc.stdout
+    assert METRICS.findall(proc.stdout)
+
+
+def test_test_refuses_a_checkpoint_carrying_code(toy_cityscapes, tmp_path, tool_env):
+    marker = tmp_path / 'code_ran'
+    evil = tmp_path / 'evil.pth'
+    subprocess.run([sys.executable, '-c', (
+        'import os, torch\n'
+        'class P:\n'
+        '    def __reduce__(self):\n'
+        f'        return os.mkdir, ({str(marker)!r},)\n'
+        f'torch.save({{"state_dict": {{}}, "x": P()}}, {str(evil)!r})\n')],
+        check=True)
+    proc = run_tool(['tools/test.py', str(DEMO_CONFIG), str(evil),
+                     *data_options(toy_cityscapes, 1)], tool_env, check=False)
+    assert proc.returncode != 0
+    assert 'UnsafeCheckpointError: Refusing to load' in proc.stderr
+    assert not marker.exists()
+
+
 def test_official_cityscapes_metric_is_selectable(trained, toy_cityscapes, tmp_path,
                                                   tool_env):
     proc = run_tool(['tools/test.py', str(DEMO_CONFIG), str(trained), '--deploy',
@@ -159,6 +186,14 @@ def test_image_without_label_is_named(toy_cityscapes, tmp_path, tool_env):
     assert 'val_dataloader: 1 of 4 images have no label map' in proc.stderr
     assert f'{stem}_leftImg8bit.png' in proc.stderr
     assert 'tools/prepare_cityscapes.py' in proc.stderr
+
+
+def test_amp_without_gpu_is_a_clear_error(tool_env):
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    proc = run_tool(['tools/train.py', str(DEMO_CONFIG), '--amp'], tool_env,
+                    check=False)
+    assert proc.returncode == 1 and '--amp needs a GPU' in proc.stderr
 
 
 def test_missing_imagenet_weights_and_checkpoint_are_clear(tool_env):
