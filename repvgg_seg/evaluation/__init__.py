@@ -1,1 +1,4 @@
-"""Metrics (filled in by the classification work)."""
+"""Metrics, registered in MMSegmentation's ``METRICS`` registry."""
+from .accuracy import Accuracy
+
+__all__ = ['Accuracy']

@@ -1,0 +1,134 @@
+"""Every ImageNet config loads, builds and carries the paper's recipe."""
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+import repvgg_seg  # noqa: F401  (registrations)
+from repvgg_seg.models.backbones.repvgg import ARCH_SETTINGS
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO / 'configs' / 'imagenet'
+ARCHS = ('A0', 'A1', 'A2', 'B0', 'B1', 'B1g2', 'B1g4', 'B2', 'B2g2', 'B2g4',
+         'B3', 'B3g2', 'B3g4')
+HEAVY = ('B2g4', 'B3g4', 'B3')
+
+
+def simple_name(arch: str) -> str:
+    return f'repvgg-{arch.lower()}_8xb32_120e_imagenet.py'
+
+
+def heavy_name(arch: str) -> str:
+    return f'repvgg-{arch.lower()}_8xb32_200e-heavy_imagenet.py'
+
+
+CONFIGS = ([(simple_name(a), a, False) for a in ARCHS] +
+           [(heavy_name(a), a, True) for a in HEAVY])
+
+
+def load(name: str) -> Config:
+    return Config.fromfile(str(CONFIG_DIR / name))
+
+
+def test_there_is_a_config_for_every_arch_and_recipe_and_no_other():
+    expected = {name for name, _, _ in CONFIGS} | {'repvgg-toy_imagefolder.py'}
+    assert {p.name for p in CONFIG_DIR.glob('*.py')} == expected
+    assert set(ARCHS) == set(ARCH_SETTINGS)
+
+
+@pytest.mark.parametrize('name, arch, heavy', CONFIGS,
+                         ids=[c[0] for c in CONFIGS])
+def test_config_builds_and_has_the_recipe(name, arch, heavy):
+    cfg = load(name)
+    assert cfg.default_scope == 'mmseg'
+    assert 'repvgg_seg' in cfg.custom_imports.imports
+
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'ImageClassifier'
+    assert model.backbone.arch == ARCH_SETTINGS[arch]
+    assert model.head.fc.in_features == ARCH_SETTINGS[arch]['widths'][4]
+    assert model.head.fc.out_features == 1000
+    preprocessor = model.data_preprocessor
+    assert preprocessor.to_rgb
+    torch.testing.assert_close(preprocessor.mean.flatten(),
+                               torch.tensor([123.675, 116.28, 103.53]))
+
+    # Optimiser: SGD, lr 0.1 for batch 256, momentum 0.9, wd 1e-4 on kernels.
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.0,
+                                                   bias_decay_mult=0.0)
+    assert cfg.train_dataloader.batch_size == 32  # x 8 GPUs = 256
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=256)
+
+    epochs = 200 if heavy else 120
+    assert cfg.train_cfg.by_epoch and cfg.train_cfg.max_epochs == epochs
+    *warmup, cosine = cfg.param_scheduler
+    assert cosine.type == 'CosineAnnealingLR' and cosine.end == epochs
+    assert cosine.eta_min == 0 and cosine.convert_to_iter_based
+    if heavy:
+        (linear, ) = warmup
+        assert (linear.type, linear.begin, linear.end) == ('LinearLR', 0, 5)
+        assert linear.convert_to_iter_based
+        assert (cosine.begin, cosine.T_max) == (5, 195)
+    else:
+        assert warmup == []
+        assert (cosine.begin, cosine.T_max) == (0, 120)
+
+    # Augmentation and targets.
+    train_types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    expected_train = ['LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip']
+    expected_train += ['AutoAugment'] if heavy else []
+    assert train_types == expected_train + ['PackClsInputs']
+    crop = cfg.train_dataloader.dataset.pipeline[1]
+    assert crop.scale == 224
+    smoothing = model.head.loss_module.label_smoothing
+    assert smoothing == (0.1 if heavy else 0.0)
+    if heavy:
+        assert preprocessor.mixup.alpha == 0.2
+        assert preprocessor.mixup.num_classes == 1000
+        assert preprocessor.mixup.label_smoothing == 0.0
+        auto = cfg.train_dataloader.dataset.pipeline[3]
+        assert auto.policies == 'imagenet'
+    else:
+        assert preprocessor.mixup is None
+
+    # Evaluation: short edge 256, centre crop 224, top-1/top-5.
+    test = cfg.test_dataloader.dataset.pipeline
+    assert [t.type for t in test] == ['LoadImageFromFile', 'ResizeEdge',
+                                      'CenterCrop', 'PackClsInputs']
+    assert (test[1].scale, test[1].edge) == (256, 'short')
+    assert test[2].crop_size == 224
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert dataset.type == 'ImageNetDataset'
+        assert dataset.data_root == 'data/imagenet/'
+    assert cfg.train_dataloader.dataset.data_prefix == 'train'
+    assert cfg.val_dataloader.dataset.data_prefix == 'val'
+    assert cfg.val_evaluator == dict(type='Accuracy', topk=(1, 5))
+    assert cfg.default_hooks.checkpoint.save_best == 'accuracy/top1'
+
+
+def test_auto_scale_lr_follows_the_linear_rule(tmp_path):
+    """What `tools/train.py CONFIG --auto-scale-lr` makes of 2 GPUs x 64."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.runner import Runner
+
+    from repvgg_seg.engine import setup_train_cfg
+    name = simple_name('A0')
+    cfg = load(name)
+    setup_train_cfg(cfg, name, work_dir=str(tmp_path), auto_scale_lr=True)
+    assert cfg.auto_scale_lr.enable
+    cfg.train_dataloader.batch_size = 64
+    wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
+    # The attributes Runner.scale_lr reads from the runner.
+    runner = SimpleNamespace(_train_dataloader=cfg.train_dataloader,
+                             world_size=2, param_schedulers=None,
+                             logger=SimpleNamespace(info=lambda msg: None))
+    Runner.scale_lr(runner, wrapper, cfg.auto_scale_lr)
+    lrs = {g['lr'] for g in wrapper.optimizer.param_groups}
+    assert len(lrs) == 1 and math.isclose(lrs.pop(), 0.1 * 2 * 64 / 256)
