@@ -5,8 +5,8 @@ _base_ = [
     '_base_/default_runtime.py', '_base_/schedules/schedule_40epochs.py'
 ]
 # ImageNet weights: the authors' RepVGG-B1g2-train.pth, a timm/mmpretrain file, or
-# a classifier trained with configs/imagenet/repvgg-b1g2_8xb32_120e.py (then also
-# set prefix='backbone.'). See README, "ImageNet weights".
+# a classifier trained with configs/imagenet/repvgg-b1g2_8xb32_120e_imagenet.py
+# (its backbone.* keys are found by themselves). See README, "ImageNet weights".
 pretrained = 'checkpoints/RepVGG-B1g2-train.pth'
 model = dict(
     backbone=dict(

@@ -32,9 +32,25 @@ def _name_some(paths: List[str], limit: int = 5) -> str:
     return shown + (f' ... ({len(paths)} in all)' if len(paths) > limit else '')
 
 
-def check_seg_dataset(dataset_cfg: Dict, what: str = 'dataset',
-                      default_scope: str = 'mmseg') -> int:
-    """Check that a segmentation dataset's images and label maps exist.
+def _check_folders(dataset, what: str) -> None:
+    """Any mmengine dataset: its data root and prefix folders exist."""
+    root = dataset.data_root
+    if root and not osp.isdir(root):
+        raise DatasetFilesError(f'{what}: data root {root} does not exist.')
+    for key, folder in dataset.data_prefix.items():
+        if isinstance(folder, str) and folder and not osp.isdir(folder):
+            raise DatasetFilesError(
+                f'{what}: data_prefix {key}={folder} does not exist.')
+
+
+def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
+                        default_scope: str = 'mmseg') -> int:
+    """Check that a dataset's files exist before a run starts.
+
+    Segmentation datasets are checked fully: data root, image and label
+    folders, at least one image, and a label map for every image. Other
+    datasets (e.g. ImageNet) only get their folders checked here; listing
+    them is left to the dataset itself, once.
 
     Args:
         dataset_cfg (dict): A dataset config, possibly a wrapper.
@@ -42,8 +58,7 @@ def check_seg_dataset(dataset_cfg: Dict, what: str = 'dataset',
         default_scope (str): Registry scope for building the dataset.
 
     Returns:
-        int: Number of images found (0 for non-segmentation datasets, which
-        are not checked here).
+        int: Number of segmentation images found (0 for other datasets).
 
     Raises:
         DatasetFilesError: The data root, image or label folder is missing,
@@ -57,6 +72,7 @@ def check_seg_dataset(dataset_cfg: Dict, what: str = 'dataset',
         leaf.update(lazy_init=True, pipeline=[], serialize_data=False)
         dataset = DATASETS.build(leaf)
         if not isinstance(dataset, BaseSegDataset):
+            _check_folders(dataset, what)
             continue
         root = dataset.data_root or '.'
         hint = _HINT.format(root=root)

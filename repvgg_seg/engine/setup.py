@@ -13,7 +13,7 @@ import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
-from repvgg_seg.datasets.checks import check_seg_dataset
+from repvgg_seg.datasets.checks import check_dataset_files
 
 DEPLOY_HOOK = 'RepVGGDeployHook'
 
@@ -107,11 +107,11 @@ def check_pretrained_weights(cfg: Config) -> None:
 
 def check_data(cfg: Config, *dataloaders: str) -> None:
     """Check the files of the named dataloaders' datasets (see
-    :func:`repvgg_seg.datasets.checks.check_seg_dataset`)."""
+    :func:`repvgg_seg.datasets.checks.check_dataset_files`)."""
     for name in dataloaders:
         loader = cfg.get(name)
         if loader:
-            check_seg_dataset(loader['dataset'], name,
+            check_dataset_files(loader['dataset'], name,
                               cfg.get('default_scope', 'mmseg'))
 
 
@@ -246,10 +246,13 @@ def setup_test_cfg(cfg: Config,
     if out:
         evaluators = (cfg.test_evaluator if isinstance(cfg.test_evaluator, list)
                       else [cfg.test_evaluator])
-        for evaluator in evaluators:
-            if evaluator.get('type') == 'IoUMetric':
-                evaluator['output_dir'] = out
-                evaluator['keep_results'] = True
+        iou = [e for e in evaluators if e.get('type') == 'IoUMetric']
+        if not iou:
+            raise ValueError('--out writes segmentation label maps and needs an '
+                             'IoUMetric test_evaluator')
+        for evaluator in iou:
+            evaluator['output_dir'] = out
+            evaluator['keep_results'] = True
     if tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
             raise ValueError('--tta needs tta_model and tta_pipeline in the config')
