@@ -36,8 +36,8 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
     "$PYTHON" - <<'PY'
 import sys, torch
 major, minor = (int(p) for p in torch.__version__.split('.')[:2])
-if (major, minor) < (2, 5):
-    sys.exit(f'[bootstrap] torch {torch.__version__} is too old: repvgg_seg needs torch >= 2.5')
+if (major, minor) < (2, 6):
+    sys.exit(f'[bootstrap] torch {torch.__version__} is too old: repvgg_seg needs torch >= 2.6')
 PY
 else
     say "installing torch 2.13.0 (CPU wheel)"

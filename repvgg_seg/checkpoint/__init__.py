@@ -5,12 +5,13 @@ from .loading import (CheckpointMismatchError, DeployCheckpointError,
                       convert_checkpoint_file, load_repvgg_pretrained,
                       load_state_dict_checked)
 from .safe_load import (UnsafeCheckpointError, load_checkpoint_file,
-                        mmengine_safe_globals, register_safe_checkpoint_loader)
+                        load_checkpoint_url, mmengine_safe_globals,
+                        read_checkpoint, register_safe_checkpoint_loader)
 
 __all__ = [
     'CheckpointLayoutError', 'CheckpointMismatchError', 'ConvertedCheckpoint',
     'DeployCheckpointError', 'UnsafeCheckpointError', 'convert_checkpoint_file',
-    'extract_state_dict', 'load_checkpoint_file', 'load_repvgg_pretrained',
-    'load_state_dict_checked', 'mmengine_safe_globals',
-    'register_safe_checkpoint_loader', 'to_repvgg_seg_layout'
+    'extract_state_dict', 'load_checkpoint_file', 'load_checkpoint_url',
+    'load_repvgg_pretrained', 'load_state_dict_checked', 'mmengine_safe_globals',
+    'read_checkpoint', 'register_safe_checkpoint_loader', 'to_repvgg_seg_layout'
 ]

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from repvgg_seg.deploy.fusion import fuse_repvgg_state_dict
 from .layouts import (ConvertedCheckpoint, extract_state_dict,
                       to_repvgg_seg_layout)
-from .safe_load import load_checkpoint_file
+from .safe_load import read_checkpoint
 
 PathLike = Union[str, os.PathLike]
 
@@ -69,7 +69,8 @@ def load_repvgg_pretrained(backbone: nn.Module, filename: PathLike,
 
     Args:
         backbone (nn.Module): A :class:`~repvgg_seg.models.RepVGG`.
-        filename (str | PathLike): Checkpoint path; read safely.
+        filename (str | PathLike): Checkpoint path, or a URL mmengine knows
+            (``https://``, ``open-mmlab://`` ...); read safely.
         prefix (str, optional): Only use keys under this prefix, stripped
             (e.g. ``'backbone.'`` for a classifier checkpoint).
         map_location (str): Where to load tensors. Default: 'cpu'.
@@ -85,7 +86,7 @@ def load_repvgg_pretrained(backbone: nn.Module, filename: PathLike,
         CheckpointMismatchError: Keys or shapes do not fit (named).
     """
     source = os.fspath(filename)
-    checkpoint = load_checkpoint_file(source, map_location)
+    checkpoint = read_checkpoint(source, map_location)
     converted = to_repvgg_seg_layout(extract_state_dict(checkpoint), prefix)
     if converted.unmapped:
         raise CheckpointMismatchError(
@@ -136,7 +137,7 @@ def convert_checkpoint_file(src: PathLike, dst: PathLike, to: str = 'train',
     if to not in ('train', 'deploy'):
         raise ValueError(f"to must be 'train' or 'deploy', got {to!r}")
     converted = to_repvgg_seg_layout(
-        extract_state_dict(load_checkpoint_file(src)), prefix)
+        extract_state_dict(read_checkpoint(src)), prefix)
     if converted.unmapped:
         raise CheckpointMismatchError(
             f'{src} has backbone weights RepVGG has no place for: '

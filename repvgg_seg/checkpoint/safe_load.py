@@ -7,14 +7,15 @@ allow-listed, inside a ``torch.serialization.safe_globals`` scope, so nothing
 changes for other ``torch.load`` calls in the process.
 
 :func:`register_safe_checkpoint_loader` makes mmengine's ``CheckpointLoader``
-read local files through :func:`load_checkpoint_file`, so ``load_from``,
-``--resume``, ``tools/test.py CKPT`` and ``init_cfg=Pretrained`` all get the
-same protection and the same clear errors.
+read local files through :func:`load_checkpoint_file` and URLs (``https://``,
+``open-mmlab://``, ``torchvision://``, ...) through :func:`load_checkpoint_url`,
+so ``load_from``, ``--resume``, ``tools/test.py CKPT`` and
+``init_cfg=Pretrained`` all get the same protection and the same clear errors.
 """
 import os
 import os.path as osp
 import pickle
-from typing import Any, List, Union
+from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -54,8 +55,31 @@ def mmengine_safe_globals() -> List[Any]:
     dtype_classes = [type(np.dtype(t)) for t in (
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
         np.uint32, np.uint64, np.float16, np.float32, np.float64, np.str_)]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
-            *dtype_classes, (_history_buffer_getattr, 'builtins.getattr')]
+    # A file pickles these helpers under the module name of the numpy that
+    # wrote it (numpy.core before 2.0, numpy._core since): accept both.
+    numpy_names = [(fn, f'{module}.multiarray.{fn.__name__}')
+                   for fn in (_reconstruct, scalar)
+                   for module in ('numpy.core', 'numpy._core')]
+    return [HistoryBuffer, np.ndarray, np.dtype, *dtype_classes, *numpy_names,
+            (_history_buffer_getattr, 'builtins.getattr')]
+
+
+def _read_safely(read: Callable[[], Any], source: str) -> Any:
+    """Run ``read`` (a ``weights_only`` load) inside the allow-list scope and
+    turn a refusal into :class:`UnsafeCheckpointError`."""
+    try:
+        with torch.serialization.safe_globals(mmengine_safe_globals()):
+            return read()
+    except pickle.UnpicklingError as err:
+        detail = str(err).strip().splitlines()
+        reason = next((line for line in detail if 'GLOBAL' in line or
+                       'Unsupported' in line), detail[0] if detail else '')
+        raise UnsafeCheckpointError(
+            f'Refusing to load {source}: it contains pickled objects beyond '
+            'tensors, containers and the allow-listed mmengine/numpy types '
+            '(or it is not a PyTorch checkpoint at all), and unpickling them '
+            'could execute arbitrary code. Nothing from the file was run. '
+            f'torch said: {reason.strip()}') from None
 
 
 def load_checkpoint_file(filename: Union[str, os.PathLike],
@@ -78,19 +102,41 @@ def load_checkpoint_file(filename: Union[str, os.PathLike],
     filename = osp.expanduser(os.fspath(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {filename}')
-    try:
-        with torch.serialization.safe_globals(mmengine_safe_globals()):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
-    except pickle.UnpicklingError as err:
-        detail = str(err).strip().splitlines()
-        reason = next((line for line in detail if 'GLOBAL' in line or
-                       'Unsupported' in line), detail[0] if detail else '')
-        raise UnsafeCheckpointError(
-            f'Refusing to load {filename}: it contains pickled objects beyond '
-            'tensors, containers and the allow-listed mmengine/numpy types, and '
-            'unpickling them could execute arbitrary code. Nothing from the file '
-            f'was run. torch said: {reason.strip()}') from None
+    return _read_safely(
+        lambda: torch.load(filename, map_location=map_location,
+                           weights_only=True), filename)
+
+
+def load_checkpoint_url(url: str,
+                        model_dir: Optional[str] = None,
+                        map_location: Any = None,
+                        progress: bool = True,
+                        check_hash: bool = False,
+                        file_name: Optional[str] = None) -> Any:
+    """Download (or reuse torch's hub cache) and read a checkpoint safely.
+
+    Same arguments as ``torch.hub.load_state_dict_from_url``, which by default
+    unpickles with ``weights_only=False``; here the file gets the checks of
+    :func:`load_checkpoint_file`.
+
+    Raises:
+        UnsafeCheckpointError: The file holds pickled code; nothing ran.
+    """
+    return _read_safely(
+        lambda: torch.hub.load_state_dict_from_url(
+            url, model_dir=model_dir, map_location=map_location,
+            progress=progress, check_hash=check_hash, file_name=file_name,
+            weights_only=True), url)
+
+
+def read_checkpoint(source: Union[str, os.PathLike], map_location: Any = 'cpu') -> Any:
+    """A local file or any URL scheme mmengine knows, read safely."""
+    source = os.fspath(source)
+    if '://' not in source:
+        return load_checkpoint_file(source, map_location)
+    from mmengine.runner import CheckpointLoader
+    register_safe_checkpoint_loader()
+    return CheckpointLoader.load_checkpoint(source, map_location)
 
 
 def _load_from_local(filename: str, map_location: Any) -> Any:
@@ -98,8 +144,17 @@ def _load_from_local(filename: str, map_location: Any) -> Any:
 
 
 def register_safe_checkpoint_loader() -> None:
-    """Route mmengine's loading of local files through
-    :func:`load_checkpoint_file` (its documented ``register_scheme`` hook)."""
+    """Route mmengine's checkpoint reading through the safe loaders.
+
+    Local files: mmengine's documented ``register_scheme`` hook. URLs:
+    mmengine 0.10.7 sends every URL scheme (``http(s)://`` directly,
+    ``open-mmlab://``, ``torchvision://`` and ``mmcls://`` after resolving the
+    name) through its module-level ``load_url``, torch's unsafe-by-default
+    ``load_state_dict_from_url``; there is no hook for it, so that one name is
+    rebound to :func:`load_checkpoint_url`.
+    """
     from mmengine.runner import CheckpointLoader
+    from mmengine.runner import checkpoint as mmengine_checkpoint
     CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local,
                                      force=True)
+    mmengine_checkpoint.load_url = load_checkpoint_url

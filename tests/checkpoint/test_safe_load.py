@@ -133,3 +133,75 @@ def test_mmengine_checkpoints_resume_exactly(tmp_path):
     for (name, a), b in zip(straight.model.state_dict().items(),
                             resumed.model.state_dict().values()):
         torch.testing.assert_close(b, a, rtol=1e-6, atol=1e-7, msg=name)
+
+
+def _rewrite_pickle(src, dst, old: bytes, new: bytes):
+    """Copy a torch zip checkpoint, replacing bytes in its pickle (protocol 2
+    writes globals as newline-terminated text, so lengths may change)."""
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w') as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename.endswith('data.pkl'):
+                assert old in data
+                data = data.replace(old, new)
+            zout.writestr(item, data)
+
+
+def test_numpy_1_checkpoints_load(tmp_path):
+    """Files written under numpy 1.x name numpy.core.multiarray, not _core."""
+    import numpy as np
+    buffer = HistoryBuffer()
+    buffer.update(np.float64(3.0))
+    src = tmp_path / 'numpy2.pth'
+    torch.save({'buffer': buffer, 'array': np.arange(4, dtype=np.int64),
+                'scalar': np.float32(0.5)}, src)
+    old_style = tmp_path / 'numpy1.pth'
+    _rewrite_pickle(src, old_style, b'numpy._core.multiarray', b'numpy.core.multiarray')
+    loaded = load_checkpoint_file(old_style)
+    assert loaded['buffer'].current() == 3.0
+    assert loaded['array'].tolist() == [0, 1, 2, 3] and loaded['scalar'] == 0.5
+
+
+@pytest.fixture
+def torch_hub_cache(tmp_path, monkeypatch):
+    """An empty torch hub cache: files put there are 'downloaded' already."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    return cache
+
+
+# mmengine maps open-mmlab://resnet50_v1c (used by the R50 configs) to
+# https://download.openmmlab.com/.../resnet50_v1c-2cccc1ad.pth.
+@pytest.mark.parametrize('url,cached_name', [
+    ('https://example.invalid/evil.pth', 'evil.pth'),
+    ('open-mmlab://resnet50_v1c', 'resnet50_v1c-2cccc1ad.pth'),
+])
+def test_pickled_code_behind_a_url_is_refused(evil_file, torch_hub_cache, url,
+                                              cached_name):
+    path, marker = evil_file
+    os.replace(path, torch_hub_cache / cached_name)
+    with pytest.raises(UnsafeCheckpointError, match='Refusing to load'):
+        CheckpointLoader.load_checkpoint(url)
+    with pytest.raises(UnsafeCheckpointError, match='Refusing to load'):
+        RepVGG('A0', init_cfg=dict(type='Pretrained', checkpoint=url)).init_weights()
+    assert not marker.exists()
+
+
+def test_a_url_checkpoint_loads_through_init_cfg(torch_hub_cache):
+    """A URL given as init_cfg (here already in the hub cache) goes through
+    the layout-aware loader, alone or inside an init_cfg list."""
+    torch.manual_seed(0)
+    source = RepVGG('A0', out_indices=(4, ))
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in source.state_dict().items()}},
+               torch_hub_cache / 'a0.pth')
+    url = 'https://example.invalid/a0.pth'
+    init = dict(type='Pretrained', checkpoint=url, prefix='backbone.')
+    for init_cfg in (init, [dict(type='Kaiming', layer='Conv2d'), init]):
+        target = RepVGG('A0', out_indices=(4, ), init_cfg=init_cfg)
+        target.init_weights()
+        for (name, a), b in zip(source.state_dict().items(),
+                                target.state_dict().values()):
+            assert torch.equal(a, b), name

@@ -161,9 +161,15 @@ def test_with_cp_gives_same_outputs_and_gradients():
     ckpt = RepVGG(TINY, with_cp=True)
     ckpt.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 32, 32)
+    calls = {}
     for model in (plain, ckpt):
         model.train()
+        calls[model] = 0
+        model.stage2[0].branch_3x3.register_forward_hook(
+            lambda *_, model=model: calls.__setitem__(model, calls[model] + 1))
         model(x.clone().requires_grad_())[0].sum().backward()
+    # Checkpointing recomputes the branches during backward.
+    assert (calls[plain], calls[ckpt]) == (1, 2)
     for (name, p), q in zip(plain.named_parameters(), ckpt.parameters()):
         torch.testing.assert_close(q.grad, p.grad, rtol=1e-5, atol=1e-6, msg=name)
 
@@ -179,6 +185,23 @@ def test_syncbn_trains_single_process_and_fuses_exactly():
     with torch.no_grad():
         expected = model(x)[0]
         model.switch_to_deploy()
+        assert rel_err(model(x)[0], expected) < 1e-5
+
+
+def test_native_syncbn_fuses_exactly():
+    """Fusion reads SyncBatchNorm itself (as in a DDP job), unconverted."""
+    torch.manual_seed(0)
+    model = RepVGG(TINY, norm_cfg=dict(type='SyncBN', requires_grad=True)).eval()
+    for m in model.modules():
+        if isinstance(m, nn.SyncBatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = model(x)[0]
+        model.switch_to_deploy()
+        assert not any(isinstance(m, _BatchNorm) for m in model.modules())
         assert rel_err(model(x)[0], expected) < 1e-5
 
 

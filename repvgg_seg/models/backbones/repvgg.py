@@ -260,13 +260,20 @@ class RepVGG(BaseModule):
         return self
 
     def init_weights(self) -> None:
-        """Load ``init_cfg=dict(type='Pretrained', ...)`` through the
-        layout-aware loader; any other init_cfg is handled by mmengine."""
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+        """Load ``init_cfg=dict(type='Pretrained', ...)`` (alone or in a
+        list) through the layout-aware loader; any other init_cfg is handled
+        by mmengine."""
+        init_cfgs = (self.init_cfg if isinstance(self.init_cfg, (list, tuple))
+                     else [self.init_cfg])
+        pretrained = [c for c in init_cfgs
+                      if isinstance(c, dict) and c.get('type') == 'Pretrained']
+        if pretrained:
+            # The strict load sets every tensor, so other initialisers in a
+            # list would be overwritten anyway (mmengine applies Pretrained last).
             load_repvgg_pretrained(
-                self, self.init_cfg['checkpoint'],
-                prefix=self.init_cfg.get('prefix'),
-                map_location=self.init_cfg.get('map_location', 'cpu'))
+                self, pretrained[-1]['checkpoint'],
+                prefix=pretrained[-1].get('prefix'),
+                map_location=pretrained[-1].get('map_location', 'cpu'))
             self._is_init = True
             # Loading replaced parameters' values only; keep frozen stages frozen.
             self._freeze_stages()
