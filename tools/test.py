@@ -7,8 +7,8 @@ import argparse
 import sys
 
 from repvgg_seg.engine import setup_test_cfg
-from repvgg_seg.engine.cli import (add_runner_args, build_runner, load_config,
-                                   parse_runner_args)
+from repvgg_seg.engine.cli import (add_runner_args, load_config,
+                                   parse_runner_args, run_from_cfg)
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,16 +35,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    try:
-        setup_test_cfg(cfg, args.config, args.checkpoint, work_dir=args.work_dir,
-                       out=args.out, show=args.show, show_dir=args.show_dir,
-                       wait_time=args.wait_time, tta=args.tta, deploy=args.deploy,
-                       metric=args.metric, launcher=args.launcher)
-    except (FileNotFoundError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    build_runner(cfg).test()
-    return 0
+    return run_from_cfg(
+        lambda: setup_test_cfg(cfg, args.config, args.checkpoint,
+                               work_dir=args.work_dir, out=args.out,
+                               show=args.show, show_dir=args.show_dir,
+                               wait_time=args.wait_time, tta=args.tta,
+                               deploy=args.deploy, metric=args.metric,
+                               launcher=args.launcher), 'test')
 
 
 if __name__ == '__main__':

@@ -7,8 +7,8 @@ import argparse
 import sys
 
 from repvgg_seg.engine import setup_train_cfg
-from repvgg_seg.engine.cli import (add_runner_args, build_runner, load_config,
-                                   parse_runner_args)
+from repvgg_seg.engine.cli import (add_runner_args, load_config,
+                                   parse_runner_args, run_from_cfg)
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,15 +27,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    try:
-        setup_train_cfg(cfg, args.config, work_dir=args.work_dir,
-                        resume=args.resume, amp=args.amp,
-                        auto_scale_lr=args.auto_scale_lr, launcher=args.launcher)
-    except (FileNotFoundError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    build_runner(cfg).train()
-    return 0
+    return run_from_cfg(
+        lambda: setup_train_cfg(cfg, args.config, work_dir=args.work_dir,
+                                resume=args.resume, amp=args.amp,
+                                auto_scale_lr=args.auto_scale_lr,
+                                launcher=args.launcher), 'train')
 
 
 if __name__ == '__main__':

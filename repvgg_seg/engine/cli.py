@@ -1,11 +1,22 @@
 """Argument parsing and runner building shared by tools/train.py and tools/test.py."""
 import argparse
 import os
-from typing import Optional, Sequence
+import sys
+from typing import Callable, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from repvgg_seg.checkpoint import (CheckpointLayoutError, CheckpointMismatchError,
+                                   UnsafeCheckpointError)
+
+# Bad input found while setting up or building (config values, files, an
+# unknown arch or a wrong dilation list; mmengine re-raises build errors with
+# the class named), and while running (checkpoints): one line, no traceback.
+SETUP_ERRORS = (FileNotFoundError, KeyError, TypeError, ValueError)
+RUN_ERRORS = (FileNotFoundError, UnsafeCheckpointError, CheckpointMismatchError,
+              CheckpointLayoutError)
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -38,3 +49,31 @@ def load_config(path: str, cfg_options: Optional[dict]) -> Config:
 def build_runner(cfg: Config) -> Runner:
     """MMEngine's ``Runner``, or the config's own ``runner_type``."""
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+
+def _report(err: BaseException) -> int:
+    message = err.args[0] if isinstance(err, KeyError) and err.args else err
+    print(f'error: {type(err).__name__}: {message}', file=sys.stderr)
+    return 1
+
+
+def run_from_cfg(setup: Callable[[], Config], method: str) -> int:
+    """Set up the config, build the runner and call ``runner.<method>()``.
+
+    Args:
+        setup (callable): Returns the prepared config (e.g. a
+            ``setup_train_cfg`` call); its checks run first.
+        method (str): ``'train'`` or ``'test'``.
+
+    Returns:
+        int: Exit status; 1 with a one-line message on bad input.
+    """
+    try:
+        runner = build_runner(setup())
+    except SETUP_ERRORS as err:
+        return _report(err)
+    try:
+        getattr(runner, method)()
+    except RUN_ERRORS as err:
+        return _report(err)
+    return 0

@@ -53,7 +53,13 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     if launcher == 'none' or torch.cuda.is_available():
         return False
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    # What mmengine's Runner.wrap_model would use, but without device ids;
+    # a wrapper config of the user's own keeps its other settings.
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
     replaced = _replace_syncbn(cfg.model)
     if not dist.is_initialized():
         if launcher == 'slurm':

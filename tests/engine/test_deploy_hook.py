@@ -78,3 +78,35 @@ def test_before_test_deploys_in_place(toy_cityscapes, tmp_path):
     assert runner.model.backbone.deploy
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
                    for m in runner.model.modules())
+
+
+def test_training_after_validations_is_what_it_would_be_without_them(
+        toy_cityscapes, tmp_path):
+    """Validating deployed copies mid-training changes nothing in training:
+    same final weights, BN statistics and optimizer state as a run whose
+    validations used the training model itself."""
+    runs = {}
+    for name, hook in (('deployed', {}), ('plain', dict(deploy_on_val=False))):
+        cfg = demo_cfg(toy_cityscapes, tmp_path / name, **hook)
+        cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 4, 2
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        runs[name] = runner
+        assert log_text(runner).count('RepVGGDeployHook: validating') == (
+            2 if name == 'deployed' else 0)
+    assert not runs['deployed'].model.backbone.deploy
+    for a, b in zip(snapshot(runs['deployed']), snapshot(runs['plain'])):
+        assert_same(a, b)
+
+
+def test_a_deploy_form_checkpoint_is_a_clear_error(toy_cityscapes, tmp_path):
+    from repvgg_seg.checkpoint import DeployCheckpointError
+    from repvgg_seg.deploy import switch_to_deploy
+    cfg = demo_cfg(toy_cityscapes, tmp_path)
+    fused = switch_to_deploy(Runner.from_cfg(copy.deepcopy(cfg)).model)
+    torch.save({'state_dict': fused.state_dict()}, tmp_path / 'fused.pth')
+    cfg.load_from = str(tmp_path / 'fused.pth')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(DeployCheckpointError, match='deploy-form.*--deploy'):
+        runner.test()
+    assert not runner.model.backbone.deploy  # nothing was loaded or converted

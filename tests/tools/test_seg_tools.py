@@ -47,11 +47,17 @@ def trained(toy_cityscapes, tmp_path_factory, tool_env):
     return work_dir / 'iter_6.pth'
 
 
+def label_maps(folder):
+    import cv2
+    return {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+            for p in sorted(folder.glob('*.png'))}
+
+
 def test_test_with_deploy_gives_the_same_metrics(trained, toy_cityscapes, tmp_path,
                                                  tool_env):
     common = [str(DEMO_CONFIG), str(trained), *data_options(toy_cityscapes, 6)]
-    plain = run_tool(['tools/test.py', *common, '--work-dir', str(tmp_path / 'p')],
-                     tool_env)
+    plain = run_tool(['tools/test.py', *common, '--work-dir', str(tmp_path / 'p'),
+                      '--out', str(tmp_path / 'pred_plain')], tool_env)
     show_dir = tmp_path / 'overlays'
     deployed = run_tool(['tools/test.py', *common, '--deploy', '--work-dir',
                          str(tmp_path / 'd'), '--show-dir', str(show_dir),
@@ -61,7 +67,14 @@ def test_test_with_deploy_gives_the_same_metrics(trained, toy_cityscapes, tmp_pa
     assert 'no BatchNorm left' in deployed.stdout
     assert METRICS.findall(plain.stdout) == METRICS.findall(deployed.stdout) != []
     assert len(list(show_dir.glob('vis_data/vis_image/*.png'))) == 4
-    assert len(list((tmp_path / 'pred').glob('*.png'))) == 4
+    # Same predicted class at every pixel, not just the same rounded metrics.
+    plain_maps, deployed_maps = (label_maps(tmp_path / 'pred_plain'),
+                                 label_maps(tmp_path / 'pred'))
+    assert len(deployed_maps) == 4 and plain_maps.keys() == deployed_maps.keys()
+    for name, labels in plain_maps.items():
+        assert labels.shape == (160, 320), name
+        assert (labels == deployed_maps[name]).all(), name
+    assert len({int(v) for m in plain_maps.values() for v in set(m.ravel())}) > 1
 
 
 def test_tta_with_deploy_runs_the_deployed_model_under_tta(trained, toy_cityscapes,
@@ -102,31 +115,38 @@ def test_official_cityscapes_metric_is_selectable(trained, toy_cityscapes, tmp_p
 
 
 def test_resume_after_kill_loses_nothing(toy_cityscapes, tmp_path, tool_env):
+    # Validation right after each checkpoint, as in the real configs: what it
+    # does to the RNGs must not make the resumed run differ.
+    intervals = dict(val_interval=2, ckpt_interval=2)
     straight = tmp_path / 'straight'
     run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir', str(straight),
-              *data_options(toy_cityscapes, 8, ckpt_interval=2)], tool_env)
+              *data_options(toy_cityscapes, 8, **intervals)], tool_env)
 
     killed = tmp_path / 'killed'
     proc = subprocess.Popen(
         [sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir',
-         str(killed), *data_options(toy_cityscapes, 400, ckpt_interval=2)],
+         str(killed), *data_options(toy_cityscapes, 400, **intervals)],
         cwd=REPO, env=tool_env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 240
         last = killed / 'last_checkpoint'
-        while not (last.exists() and 'iter_4' in last.read_text()):
+        saved = 0
+        while saved < 4:
             assert proc.poll() is None and time.time() < deadline
-            time.sleep(0.2)
+            time.sleep(0.1)
+            match = last.exists() and re.search(r'iter_(\d+)\.pth', last.read_text())
+            saved = int(match.group(1)) if match else 0
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
+    assert saved in (4, 6), f'killed too late, after iter_{saved}'
     resumed = run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir',
                         str(killed), '--resume',
-                        *data_options(toy_cityscapes, 8, ckpt_interval=2)], tool_env)
-    assert 'resumed epoch: 0, iter: ' in resumed.stdout
+                        *data_options(toy_cityscapes, 8, **intervals)], tool_env)
+    assert f'resumed epoch: 0, iter: {saved}' in resumed.stdout
 
     a = load_checkpoint_file(straight / 'iter_8.pth')
     b = load_checkpoint_file(killed / 'iter_8.pth')
@@ -147,15 +167,24 @@ def test_two_process_gloo_training_validates_through_the_hook(
     proc = run_tool([
         '-m', 'torch.distributed.run', '--nproc_per_node=2',
         '--master_port=29517', 'tools/train.py', str(DEMO_CONFIG),
-        '--launcher', 'pytorch', '--work-dir', str(tmp_path),
-        *data_options(toy_cityscapes, 4, val_interval=4, ckpt_interval=4)
+        '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'ddp'),
+        *data_options(toy_cityscapes, 4, val_interval=2, ckpt_interval=4)
     ], tool_env)
     out = proc.stdout
     assert 'distributed run on gloo with 2 processes' in out
-    assert "model_wrapper_cfg = dict(device_ids=None, type='MMDistributedDataParallel')" in out
-    assert 'RepVGGDeployHook: validating a deployed copy' in out
-    assert METRICS.findall(out)
-    assert (tmp_path / 'iter_4.pth').exists()
+    assert 'device_ids=None' in out and 'broadcast_buffers=False' in out
+    assert out.count('RepVGGDeployHook: validating a deployed copy') == 2
+    val_metrics = METRICS.findall(out)
+    assert len(val_metrics) == 2  # training went on after the first validation
+    checkpoint = tmp_path / 'ddp' / 'iter_4.pth'
+    assert checkpoint.exists()
+    # Each rank validated 2 of the 4 images on rank 0's weights and BN
+    # statistics (per-process BN lets the replicas' drift apart): the gathered
+    # metrics are those of the saved model tested in one process.
+    test = run_tool(['tools/test.py', str(DEMO_CONFIG), str(checkpoint),
+                     '--deploy', '--work-dir', str(tmp_path / 'test'),
+                     *data_options(toy_cityscapes, 4)], tool_env)
+    assert METRICS.findall(test.stdout) == val_metrics[-1:]
 
 
 @pytest.mark.parametrize('options, message', [
@@ -163,9 +192,11 @@ def test_two_process_gloo_training_validates_through_the_hook(
      'train_dataloader: data root /nonexistent/toy does not exist'),
     (['val_dataloader.dataset.data_prefix.seg_map_path=gtFine/x'],
      'val_dataloader: label folder'),
+    (['model.backbone.arch=C9'], 'Unknown RepVGG arch'),
+    (['model.backbone.dilations=[1,1,1,[1,2],4]'], 'dilations[3]'),
 ])
-def test_train_reports_missing_data_without_traceback(options, message,
-                                                      toy_cityscapes, tool_env):
+def test_train_reports_bad_input_without_traceback(options, message,
+                                                   toy_cityscapes, tool_env):
     args = data_options(toy_cityscapes, 2) + options
     proc = run_tool(['tools/train.py', str(DEMO_CONFIG), *args], tool_env,
                     check=False)

@@ -2,12 +2,15 @@
 import copy
 from typing import Optional
 
+from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from torch import nn
 
-from repvgg_seg.deploy import remaining_batchnorms, switch_to_deploy
+from repvgg_seg.checkpoint import DeployCheckpointError
+from repvgg_seg.deploy import (Reparameterizable, remaining_batchnorms,
+                               switch_to_deploy)
 
 
 def _count_params(model: nn.Module) -> int:
@@ -22,11 +25,15 @@ class RepVGGDeployHook(Hook):
     converts the copy with :func:`repvgg_seg.switch_to_deploy` and lets the
     validation loop run on the copy; afterwards the runner gets its training
     model back untouched, so its weights, optimizer state and BN statistics are
-    exactly what they would have been without the hook. Under DDP each rank
-    validates a copy of its replica (the replicas are identical) and the
-    evaluator gathers the results as usual.
+    exactly what they would have been without the hook. Under DDP every rank
+    validates a copy holding rank 0's weights and BN statistics (the model
+    rank 0 checkpoints; per-process BN, as in CPU runs, lets the replicas'
+    statistics drift apart) and the evaluator gathers the results as usual.
 
     Before testing the model is deployed in place, since nothing trains after.
+    A checkpoint whose RepVGG blocks are already fused cannot be loaded into
+    the training-form model the runner builds: that is a clear error, not a
+    silently half-loaded model.
 
     The hook runs after hooks of higher priority (e.g. ``EMAHook``, which swaps
     in the averaged weights at ``before_val_epoch``) so that what gets deployed
@@ -65,6 +72,9 @@ class RepVGGDeployHook(Hook):
             return
         self._training_model = runner.model
         deployed = copy.deepcopy(self._unwrap(runner.model))
+        if dist.get_world_size() > 1:
+            for tensor in deployed.state_dict().values():
+                dist.broadcast(tensor, src=0)
         deployed.eval()
         self._deploy(deployed, runner, 'validating a deployed copy')
         runner.model = deployed
@@ -73,6 +83,20 @@ class RepVGGDeployHook(Hook):
         if self._training_model is not None:
             runner.model = self._training_model
             self._training_model = None
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('state_dict', checkpoint)
+        fused = [k for k in state if '.branch_reparam.' in k]
+        unfused = [name for name, m in self._unwrap(runner.model).named_modules()
+                   if isinstance(m, Reparameterizable) and not m.deploy]
+        if fused and unfused:
+            raise DeployCheckpointError(
+                f'The checkpoint holds fused (deploy-form) RepVGG weights (e.g. '
+                f'{fused[0]}), but this config builds the training form (e.g. '
+                f'{unfused[0]}), which the runner trains and tests. Give '
+                'tools/test.py the training checkpoint (with --deploy it fuses '
+                'it itself); fused files are for tools/benchmark.py '
+                '--checkpoint and tools/export_onnx.py, which take both forms.')
 
     def before_test(self, runner) -> None:
         if self.deploy_on_test:
