@@ -2,8 +2,8 @@
 # a 5-epoch linear warm-up and cosine annealing, label smoothing 0.1, mixup and
 # AutoAugment, batch 256 (8 GPUs x 32), SGD lr 0.1 momentum 0.9, weight decay
 # 1e-4 on kernels only. The paper says "mixup" without a value; alpha 0.2 is
-# the common choice (Bag of Tricks, He et al. 2019). Other batch sizes: add
-# --auto-scale-lr (linear rule, base batch 256).
+# the common choice (Bag of Tricks, He et al. 2019). Other global batches scale
+# the lr linearly (auto_scale_lr, base batch 256).
 _base_ = [
     '../_base_/models/cls_repvgg.py',
     '../_base_/datasets/imagenet_bs32_autoaug.py',

@@ -41,6 +41,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # lr 0.1 for this batch of 32 directly (not the ImageNet lr scaled down).
+auto_scale_lr = dict(base_batch_size=32)
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.0,
          by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True)

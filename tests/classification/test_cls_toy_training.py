@@ -11,12 +11,14 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
-from conftest import DEMO_CONFIG, REPO
+from conftest import REPO
 from repvgg_seg.checkpoint import load_checkpoint_file
 from repvgg_seg.datasets.toy_imagefolder import generate_toy_imagefolder
 from repvgg_seg.models import RepVGG
 
 TOY_CONFIG = REPO / 'configs' / 'imagenet' / 'repvgg-toy_imagefolder.py'
+DEMO_FROM_CLS_CONFIG = (REPO / 'configs' / 'demo' /
+                        'pspnet_repvgg_toy_cityscapes_from_toy_imagenet.py')
 TOP1 = re.compile(r'Epoch\((?:val|test)\).*?accuracy/top1: ([\d.]+)')
 CHANCE = 100 / 4
 
@@ -104,12 +106,14 @@ def test_checkpoint_feeds_a_segmentation_backbone(trained):
 
 
 def test_checkpoint_initialises_the_toy_pspnet(trained):
-    """The demo PSPNet (output stride 8) takes the toy classifier's weights:
-    the ImageNet -> Cityscapes path in miniature."""
+    """The demo PSPNet (output stride 8) takes the toy classifier's weights
+    through its config's init_cfg: the ImageNet -> Cityscapes path in
+    miniature."""
     ckpt = str(trained[0])
-    cfg = Config.fromfile(str(DEMO_CONFIG))
-    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=ckpt,
-                                       prefix='backbone.')
+    cfg = Config.fromfile(str(DEMO_FROM_CLS_CONFIG))
+    assert cfg.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=cfg.cls_checkpoint, prefix='backbone.')
+    cfg.model.backbone.init_cfg.checkpoint = ckpt
     segmentor = MODELS.build(cfg.model)
     segmentor.init_weights()
     state = load_checkpoint_file(ckpt)['state_dict']
@@ -118,6 +122,20 @@ def test_checkpoint_initialises_the_toy_pspnet(trained):
     assert len(backbone_keys) == len(own)
     for key in backbone_keys:
         assert torch.equal(own[key[len('backbone.'):]], state[key]), key
+
+    # Stages 0-2 keep the classifier's strides: identical outputs there.
+    classifier = MODELS.build(Config.fromfile(str(TOY_CONFIG)).model)
+    load_checkpoint(classifier, ckpt, map_location='cpu', strict=True)
+    classifier.eval()
+    segmentor.backbone.eval()
+    segmentor.backbone.out_indices = (0, 1, 2)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        stage_in = x
+        for name, out in zip(classifier.backbone.stage_names[:3],
+                             segmentor.backbone(x)):
+            stage_in = getattr(classifier.backbone, name)(stage_in)
+            assert torch.equal(out, stage_in), name
 
 
 def test_heavy_recipe_trains_on_the_toy_set(toy_imagenet, tmp_path):
@@ -163,6 +181,7 @@ def test_heavy_recipe_trains_on_the_toy_set(toy_imagenet, tmp_path):
     assert 'AutoAugment' in repr(runner.train_dataloader.dataset.pipeline)
     # Linear warm-up from 1e-3 x lr over 5 epochs, per iteration; mmengine
     # reaches the full lr on the last of the 5 x iters warm-up iterations.
+    # The lr itself is the paper's 0.1 scaled to this batch: 0.1 x 32 / 256.
     done = iters / (5 * iters - 1)
-    expected = 0.1 * (1e-3 + (1 - 1e-3) * done)
+    expected = 0.1 * 32 / 256 * (1e-3 + (1 - 1e-3) * done)
     assert runner.optim_wrapper.get_lr()['lr'][0] == pytest.approx(expected)

@@ -63,7 +63,7 @@ def test_config_builds_and_has_the_recipe(name, arch, heavy):
     assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.0,
                                                    bias_decay_mult=0.0)
     assert cfg.train_dataloader.batch_size == 32  # x 8 GPUs = 256
-    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=256)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=256)
 
     epochs = 200 if heavy else 120
     assert cfg.train_cfg.by_epoch and cfg.train_cfg.max_epochs == epochs
@@ -113,22 +113,20 @@ def test_config_builds_and_has_the_recipe(name, arch, heavy):
     assert cfg.default_hooks.checkpoint.save_best == 'accuracy/top1'
 
 
-def test_auto_scale_lr_follows_the_linear_rule(tmp_path):
-    """What `tools/train.py CONFIG --auto-scale-lr` makes of 2 GPUs x 64."""
+@pytest.mark.parametrize('world_size, batch_size', [(2, 64), (1, 32)])
+def test_lr_follows_the_actual_batch_by_the_linear_rule(world_size, batch_size):
+    """What the runner makes of the ImageNet lr on other set-ups."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
 
-    from repvgg_seg.engine import setup_train_cfg
-    name = simple_name('A0')
-    cfg = load(name)
-    setup_train_cfg(cfg, name, work_dir=str(tmp_path), auto_scale_lr=True)
-    assert cfg.auto_scale_lr.enable
-    cfg.train_dataloader.batch_size = 64
+    cfg = load(simple_name('A0'))
+    cfg.train_dataloader.batch_size = batch_size
     wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
     # The attributes Runner.scale_lr reads from the runner.
     runner = SimpleNamespace(_train_dataloader=cfg.train_dataloader,
-                             world_size=2, param_schedulers=None,
+                             world_size=world_size, param_schedulers=None,
                              logger=SimpleNamespace(info=lambda msg: None))
     Runner.scale_lr(runner, wrapper, cfg.auto_scale_lr)
     lrs = {g['lr'] for g in wrapper.optimizer.param_groups}
-    assert len(lrs) == 1 and math.isclose(lrs.pop(), 0.1 * 2 * 64 / 256)
+    assert len(lrs) == 1
+    assert math.isclose(lrs.pop(), 0.1 * world_size * batch_size / 256)

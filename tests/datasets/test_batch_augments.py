@@ -111,3 +111,14 @@ def test_mixup_rejects_bad_arguments():
     with pytest.raises(ValueError, match='alpha'):
         Mixup(alpha=0.0)
     assert 'alpha=0.2' in repr(mixup)
+
+
+def test_lambda_follows_beta_alpha_alpha():
+    """Mean 1/2 and variance 1 / (4 (2 alpha + 1)) of Beta(alpha, alpha):
+    0.179 at alpha 0.2, where a uniform draw gives 0.083 and a constant 0."""
+    torch.manual_seed(0)
+    mixup = Mixup(alpha=0.2, num_classes=NUM_CLASSES)
+    lams = torch.tensor([mixup.sample_params(4)[0] for _ in range(4000)])
+    assert ((lams >= 0) & (lams <= 1)).all()
+    assert lams.mean().item() == pytest.approx(0.5, abs=0.02)
+    assert lams.var().item() == pytest.approx(1 / (4 * (2 * 0.2 + 1)), abs=0.02)

@@ -257,10 +257,36 @@ def test_color_channel_order_matters():
 # ---------------------------------------------------------------------------
 
 
+# The ImageNet policy as published (AutoAugment, Cubuk et al. 2019, Table 9),
+# typed out independently of the module: op prob level, op prob level.
+PUBLISHED_IMAGENET_POLICY = """
+Posterize 0.4 8  Rotate 0.6 9       | Solarize 0.6 5  AutoContrast 0.6 5
+Equalize 0.8 8  Equalize 0.6 3      | Posterize 0.6 7  Posterize 0.6 6
+Equalize 0.4 7  Solarize 0.2 4      | Equalize 0.4 4  Rotate 0.8 8
+Solarize 0.6 3  Equalize 0.6 7      | Posterize 0.8 5  Equalize 1.0 2
+Rotate 0.2 3  Solarize 0.6 8        | Equalize 0.6 8  Posterize 0.4 6
+Rotate 0.8 8  Color 0.4 0           | Rotate 0.4 9  Equalize 0.6 2
+Equalize 0.0 7  Equalize 0.8 8      | Invert 0.6 4  Equalize 1.0 8
+Color 0.6 4  Contrast 1.0 8         | Rotate 0.8 8  Color 1.0 2
+Color 0.8 8  Solarize 0.8 7         | Sharpness 0.4 7  Invert 0.6 8
+ShearX 0.6 5  Equalize 1.0 9        | Color 0.4 0  Equalize 0.6 3
+Equalize 0.4 7  Solarize 0.2 4      | Solarize 0.6 5  AutoContrast 0.6 5
+Invert 0.6 4  Equalize 1.0 8        | Color 0.6 4  Contrast 1.0 8
+Equalize 0.8 8  Equalize 0.6 3
+"""
+
+
+def _published_policy():
+    subs = [sub.split() for line in PUBLISHED_IMAGENET_POLICY.strip().splitlines()
+            for sub in line.split('|')]
+    return [[(w[i], float(w[i + 1]), float(w[i + 2])) for i in (0, 3)]
+            for w in subs]
+
+
 def test_imagenet_policy_table():
     policy = aa.parse_policies('imagenet')
     assert len(policy) == 25 and all(len(sub) == 2 for sub in policy)
-    assert policy[0] == [('Posterize', 0.4, 8.0), ('Rotate', 0.6, 9.0)]
+    assert policy == _published_policy()
 
 
 def _augment_many(transform: AutoAugment, seed: int, count: int = 12):

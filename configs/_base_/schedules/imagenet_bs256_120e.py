@@ -20,7 +20,9 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=120, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-# lr 0.1 is for 8 GPUs x 32 = 256 images per step. On other set-ups
-# `tools/train.py CONFIG --auto-scale-lr` scales it linearly with the real
-# global batch (GPUs x train_dataloader.batch_size) / 256.
-auto_scale_lr = dict(enable=False, base_batch_size=256)
+# lr 0.1 is for 8 GPUs x 32 = 256 images per step. On other set-ups the runner
+# scales it linearly with the real global batch: lr 0.1 x (GPUs x
+# train_dataloader.batch_size) / 256, e.g. 0.0125 on one GPU with 32 images.
+# Unchanged on the paper's 8 x 32; --cfg-options auto_scale_lr.enable=False
+# keeps lr 0.1 whatever the batch.
+auto_scale_lr = dict(enable=True, base_batch_size=256)
