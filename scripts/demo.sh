@@ -4,7 +4,7 @@
 #   cityscapesscripts (tools/prepare_cityscapes.py) -> train PSPNet + a small
 #   RepVGG, validating the deployed model through RepVGGDeployHook -> test the
 #   re-parameterized model (tools/test.py --deploy) -> colour overlays.
-# Installs what it needs first (scripts/bootstrap.sh). About 3-4 minutes on
+# Installs what it needs first (scripts/bootstrap.sh). About 2-3 minutes on
 # 2 cores once the environment exists.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

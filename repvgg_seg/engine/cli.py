@@ -2,7 +2,7 @@
 import argparse
 import os
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -39,8 +39,18 @@ def parse_runner_args(parser: argparse.ArgumentParser,
     return args
 
 
-def load_config(path: str, cfg_options: Optional[dict]) -> Config:
-    cfg = Config.fromfile(path)
+def load_config(path: Union[str, os.PathLike],
+                cfg_options: Optional[dict] = None) -> Config:
+    """Read a config and apply ``--cfg-options`` style overrides.
+
+    Args:
+        path (str | PathLike): Config file.
+        cfg_options (dict, optional): ``key.sub=value`` overrides.
+
+    Returns:
+        Config: The merged config.
+    """
+    cfg = Config.fromfile(os.fspath(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

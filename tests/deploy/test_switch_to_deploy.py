@@ -4,29 +4,12 @@ from mmcv.cnn import ConvModule
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 import repvgg_seg
+from numerics import randomize_bn, rel_err
 from repvgg_seg.deploy import (fuse_repvgg_state_dict, identity_kernel,
                                pad_to_kernel_size, remaining_batchnorms)
 from repvgg_seg.models import RepVGG
-
-
-
-def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.2)
-    return model
-
-
-def rel_err(a, b):
-    return ((a - b).abs().max() / b.abs().max()).item()
 
 
 def test_identity_kernel_copies_input_per_group():

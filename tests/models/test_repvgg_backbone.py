@@ -5,6 +5,7 @@ from mmseg.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from numerics import randomize_bn, rel_err
 from repvgg_seg.models import ARCH_SETTINGS, RepVGG, RepVGGBlock
 
 # Inference-time params (M) of deploy backbone + 1000-way FC, paper Tables 4-5.
@@ -15,23 +16,6 @@ PAPER_PARAMS_M = {
 }
 
 TINY = dict(num_blocks=(1, 2, 2, 2, 1), widths=(8, 8, 16, 16, 32), groups=2)
-
-
-def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Non-trivial BN statistics so that fusion errors cannot hide."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.2)
-            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=gen) * 0.2)
-    return model
-
-
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / b.abs().max()).item()
 
 
 @pytest.mark.parametrize('arch', sorted(PAPER_PARAMS_M))
@@ -192,11 +176,8 @@ def test_native_syncbn_fuses_exactly():
     """Fusion reads SyncBatchNorm itself (as in a DDP job), unconverted."""
     torch.manual_seed(0)
     model = RepVGG(TINY, norm_cfg=dict(type='SyncBN', requires_grad=True)).eval()
-    for m in model.modules():
-        if isinstance(m, nn.SyncBatchNorm):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
+    assert isinstance(model.stage1[1].branch_identity, nn.SyncBatchNorm)
+    randomize_bn(model)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         expected = model(x)[0]

@@ -1,0 +1,86 @@
+"""ONNX export of a deployed PSPNet, checked with onnxruntime."""
+import copy
+import importlib.util
+
+import onnx
+import pytest
+import torch
+
+from conftest import DEMO_CONFIG, REPO
+from numerics import randomize_bn, rel_err
+from repvgg_seg.benchmark.segmentor import (SegmentorForward, build_segmentor,
+                                            is_deployed, load_config)
+from repvgg_seg.deploy import switch_to_deploy
+from repvgg_seg.export import (OnnxInputSizeError, export_segmentor, ort_run,
+                               ort_session)
+
+
+@pytest.fixture(scope='module')
+def trained_form():
+    torch.manual_seed(0)
+    return randomize_bn(build_segmentor(load_config(DEMO_CONFIG)))
+
+
+@pytest.mark.parametrize('resize', [True, False])
+def test_export_matches_pytorch(trained_form, tmp_path, resize):
+    deployed = switch_to_deploy(copy.deepcopy(trained_form))
+    path = tmp_path / 'toy.onnx'
+    result = export_segmentor(deployed, path, (2, 3, 96, 96), resize_to_input=resize)
+    assert result.check.ok and result.check.rel_max_err < 1e-4
+    assert result.output_shape == ((2, 19, 96, 96) if resize else (2, 19, 12, 12))
+    graph = onnx.load(str(path))
+    onnx.checker.check_model(graph)
+    assert {o.domain: o.version for o in graph.opset_import}[''] == 17
+    assert not any(n.op_type == 'BatchNormalization' for n in graph.graph.node)
+
+    # The batch stays free, and the deployed graph equals the training form.
+    x = torch.randn(3, 3, 96, 96)
+    with torch.no_grad():
+        expected = SegmentorForward(trained_form, resize_to_input=resize)(x)
+    out = torch.from_numpy(ort_run(ort_session(path), x))
+    assert rel_err(out, expected) < 1e-4
+
+
+def test_input_size_pooling_cannot_express_is_refused(trained_form, tmp_path):
+    with pytest.raises(OnnxInputSizeError, match='multiple of 6'):
+        export_segmentor(switch_to_deploy(copy.deepcopy(trained_form)),
+                         tmp_path / 'x.onnx', (1, 3, 64, 64))
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'export_onnx_tool', REPO / 'tools' / 'export_onnx.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('form', ['train', 'deploy'])
+def test_tool_loads_checkpoint_either_form(tmp_path, capsys, form):
+    torch.manual_seed(1)
+    model = randomize_bn(build_segmentor(load_config(DEMO_CONFIG),
+                                         keep_auxiliary_head=True), seed=1)
+    reference = switch_to_deploy(copy.deepcopy(model))
+    saved = reference if form == 'deploy' else model
+    ckpt = tmp_path / f'{form}.pth'
+    torch.save({'meta': {'iter': 6}, 'state_dict': saved.state_dict()}, ckpt)
+
+    out = tmp_path / 'm.onnx'
+    tool = load_tool()
+    rc = tool.main([str(DEMO_CONFIG), str(ckpt), '--shape', '96', '96',
+                    '--out', str(out)])
+    stdout = capsys.readouterr().out
+    assert rc == 0, stdout
+    assert 'onnxruntime vs PyTorch: relative max error' in stdout
+    x = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        expected = SegmentorForward(reference, resize_to_input=True)(x)
+    assert rel_err(torch.from_numpy(ort_run(ort_session(out), x)), expected) < 1e-4
+
+    loaded = build_segmentor(load_config(DEMO_CONFIG), ckpt)
+    assert is_deployed(loaded) == (form == 'deploy')
+
+
+def test_tool_wants_weights_or_explicit_random(capsys):
+    assert load_tool().main([str(DEMO_CONFIG)]) == 2
+    assert '--random-weights' in capsys.readouterr().err
