@@ -21,7 +21,8 @@ from mmengine.registry import init_default_scope
 from torch import Tensor, nn
 
 from repvgg_seg.checkpoint import (CheckpointMismatchError, extract_state_dict,
-                                   load_state_dict_checked, read_checkpoint)
+                                   fused_block_keys, load_state_dict_checked,
+                                   read_checkpoint)
 from repvgg_seg.deploy import (Reparameterizable, remaining_batchnorms,
                                switch_to_deploy)
 from repvgg_seg.engine.cli import load_config  # noqa: F401  (re-exported)
@@ -42,10 +43,6 @@ def _drop_pretrained(model_cfg: dict) -> None:
         if isinstance(sub, dict):
             sub.pop('init_cfg', None)
             sub.pop('pretrained', None)
-
-
-def _is_deploy_state(state: dict) -> bool:
-    return any('.branch_reparam.' in k for k in state)
 
 
 def build_segmentor(cfg: Config,
@@ -104,7 +101,7 @@ def _load_state(model: nn.Module, state: dict, source: str) -> None:
     A deploy-form file has fused RepVGG blocks and may or may not have its
     heads' conv+BN pairs fused too; the model is converted to match.
     """
-    if not _is_deploy_state(state):
+    if not fused_block_keys(state):
         load_state_dict_checked(model, state, source=source)
         return
     for module in model.modules():

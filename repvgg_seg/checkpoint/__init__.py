@@ -1,6 +1,7 @@
 """Safe checkpoint reading and RepVGG key-layout conversion."""
 from .layouts import (CheckpointLayoutError, ConvertedCheckpoint,
-                      extract_state_dict, to_repvgg_seg_layout)
+                      extract_state_dict, fused_block_keys,
+                      to_repvgg_seg_layout)
 from .loading import (CheckpointMismatchError, DeployCheckpointError,
                       convert_checkpoint_file, load_repvgg_pretrained,
                       load_state_dict_checked)
@@ -11,7 +12,8 @@ from .safe_load import (UnsafeCheckpointError, load_checkpoint_file,
 __all__ = [
     'CheckpointLayoutError', 'CheckpointMismatchError', 'ConvertedCheckpoint',
     'DeployCheckpointError', 'UnsafeCheckpointError', 'convert_checkpoint_file',
-    'extract_state_dict', 'load_checkpoint_file', 'load_checkpoint_url',
-    'load_repvgg_pretrained', 'load_state_dict_checked', 'mmengine_safe_globals',
-    'read_checkpoint', 'register_safe_checkpoint_loader', 'to_repvgg_seg_layout'
+    'extract_state_dict', 'fused_block_keys', 'load_checkpoint_file',
+    'load_checkpoint_url', 'load_repvgg_pretrained', 'load_state_dict_checked',
+    'mmengine_safe_globals', 'read_checkpoint', 'register_safe_checkpoint_loader',
+    'to_repvgg_seg_layout'
 ]

@@ -116,6 +116,11 @@ def extract_state_dict(checkpoint: Mapping) -> StateDict:
             for k, v in state.items()}
 
 
+def fused_block_keys(state: Mapping[str, object]) -> List[str]:
+    """Keys of fused (deploy-form) RepVGG blocks in this project's layout."""
+    return [k for k in state if '.branch_reparam.' in k]
+
+
 def _select_prefix(state: StateDict, prefix: str) -> StateDict:
     selected = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if not selected:

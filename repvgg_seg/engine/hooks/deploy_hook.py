@@ -8,7 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from torch import nn
 
-from repvgg_seg.checkpoint import DeployCheckpointError
+from repvgg_seg.checkpoint import DeployCheckpointError, fused_block_keys
 from repvgg_seg.deploy import (Reparameterizable, remaining_batchnorms,
                                switch_to_deploy)
 
@@ -86,7 +86,7 @@ class RepVGGDeployHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('state_dict', checkpoint)
-        fused = [k for k in state if '.branch_reparam.' in k]
+        fused = fused_block_keys(state)
         unfused = [name for name, m in self._unwrap(runner.model).named_modules()
                    if isinstance(m, Reparameterizable) and not m.deploy]
         if fused and unfused:
