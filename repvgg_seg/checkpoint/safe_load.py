@@ -130,12 +130,13 @@ def load_checkpoint_url(url: str,
 
 
 def read_checkpoint(source: Union[str, os.PathLike], map_location: Any = 'cpu') -> Any:
-    """A local file or any URL scheme mmengine knows, read safely."""
+    """A local file or any URL scheme mmengine knows, read safely (importing
+    ``repvgg_seg`` has already routed mmengine's URL loading through
+    :func:`load_checkpoint_url`)."""
     source = os.fspath(source)
     if '://' not in source:
         return load_checkpoint_file(source, map_location)
     from mmengine.runner import CheckpointLoader
-    register_safe_checkpoint_loader()
     return CheckpointLoader.load_checkpoint(source, map_location)
 
 
