@@ -33,14 +33,13 @@ from mmengine.config import DictAction
 
 from repvgg_seg.benchmark import (BenchmarkSettings, FastMode,
                                   measure_matmul_peak, run_benchmark)
-from repvgg_seg.benchmark.environment import environment_info
-from repvgg_seg.benchmark.segmentor import config_name, load_config
-from repvgg_seg.benchmark.suite import form_mac_counts
-from repvgg_seg.benchmark.report import (TABLE8_PAIRS, add_ratios,
-                                         format_deploy_speedups, format_pairs,
-                                         format_table, load_miou,
+from repvgg_seg.benchmark.environment import environment_info, library_versions
+from repvgg_seg.benchmark.report import (add_ratios, format_deploy_speedups,
+                                         format_macs, format_pairs, format_table,
+                                         load_miou, parse_pairs,
                                          plot_speed_vs_miou, write_csv,
                                          write_json)
+from repvgg_seg.engine.cli import INPUT_ERRORS, report_error
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,6 +72,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--onnxruntime', action='store_true',
                         help='also time an onnxruntime CPU session of the '
                         'deployed model')
+    parser.add_argument('--onnxruntime-int8', action='store_true',
+                        help='also time it quantized to INT8 (static QDQ, '
+                        'calibrated on random batches; class agreement with '
+                        'fp32 is checked before timing)')
+    parser.add_argument('--calib-batches', type=int, default=4,
+                        help='calibration batches for --onnxruntime-int8')
     parser.add_argument('--tolerance', type=float, default=None,
                         help='relative max error allowed for every check '
                         '(default: 1e-4 fp32, 1e-2 tf32/fp16, 5e-2 bf16)')
@@ -104,43 +109,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _pairs(args: argparse.Namespace):
-    if args.pairs is None:
-        return TABLE8_PAIRS
-    pairs = []
-    for item in args.pairs:
-        a, sep, b = item.partition(':')
-        if not sep or not a or not b:
-            raise SystemExit(f'--pairs takes A:B config names, got {item!r}')
-        pairs.append((a, b))
-    return pairs
-
-
-def print_macs(configs, shape) -> None:
-    print(f'multiply-adds per {shape[0]}x{shape[1]} image (G), backbone + decode '
-          'head, auxiliary head excluded')
-    print(f'{"config":26} {"train":>8} {"deploy":>8} {"backbone":>9} {"head":>7}')
-    for config in configs:
-        counts = form_mac_counts(load_config(config), shape)
-        deploy = counts['deploy']
-        print(f'{config_name(config):26} {counts["train"].per_image / 1e9:8.4g} '
-              f'{deploy.per_image / 1e9:8.4g} '
-              f'{deploy.by_prefix("backbone") / 1e9:9.4g} '
-              f'{deploy.by_prefix("decode_head") / 1e9:7.4g}')
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.macs_only:
-        print_macs(args.configs, args.shape)
+        try:
+            print(format_macs(args.configs, args.shape))
+        except INPUT_ERRORS as err:
+            return report_error(err, 2)
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if torch.device(device).type == 'cuda' and not torch.cuda.is_available():
-        print('error: --device cuda but torch sees no GPU; use --device cpu',
-              file=sys.stderr)
-        return 2
+        return report_error(ValueError('--device cuda but torch sees no GPU; '
+                                       'use --device cpu'), 2)
     checkpoints = None
     if args.checkpoint is not None:
         checkpoints = [None if c.lower() == 'none' else c for c in args.checkpoint]
@@ -150,11 +132,13 @@ def main(argv=None) -> int:
             device=device, batch_size=args.batch_size, shape=tuple(args.shape),
             warmup=args.warmup, iters=args.iters, rounds=args.rounds,
             forms=('train', 'deploy') if args.form == 'both' else (args.form, ),
-            modes=modes, onnxruntime=args.onnxruntime, tolerance=args.tolerance,
+            modes=modes, onnxruntime=args.onnxruntime,
+            onnxruntime_int8=args.onnxruntime_int8,
+            calib_batches=args.calib_batches, tolerance=args.tolerance,
             seed=args.seed)
+        pairs = parse_pairs(args.pairs)
     except ValueError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+        return report_error(err, 2)
 
     env = environment_info(torch.device(device))
     print(f'{env["date"]}  torch {env["torch"]}  device {device} '
@@ -176,18 +160,17 @@ def main(argv=None) -> int:
         rows = run_benchmark(args.configs, settings, checkpoints,
                              args.cfg_options, progress)
         add_ratios(rows, args.baseline, matmul.tflops if matmul else None)
-    except (OSError, ValueError, KeyError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as err:
+        return report_error(err, 2)
 
     print()
     print(format_table(rows, args.baseline))
-    for section in (format_deploy_speedups(rows), format_pairs(rows, _pairs(args))):
+    for section in (format_deploy_speedups(rows), format_pairs(rows, pairs)):
         if section:
             print()
             print(section)
-    meta = dict(environment=env, settings=vars(args),
-                matmul_peak=vars(matmul) if matmul else None)
+    meta = dict(environment=env, libraries=library_versions(),
+                settings=vars(args), matmul_peak=vars(matmul) if matmul else None)
     if args.out_json:
         write_json(rows, args.out_json, meta)
         print(f'wrote {args.out_json}')

@@ -1,6 +1,10 @@
 """Deployed vs training-form RepVGG backbone speed, measured in one run.
 
-    python tools/benchmark_backbone.py --arch A0 --shape 8 3 224 224
+    python tools/benchmark_backbone.py --arch A0 B1g2 --shape 8 3 224 224
+
+The two forms are timed in alternating rounds (best kept) and the deployed
+output is checked against the training form with the benchmark's own error
+measure.
 """
 import argparse
 import copy
@@ -8,7 +12,9 @@ import platform
 
 import torch
 
+from repvgg_seg.apis import relative_max_error
 from repvgg_seg.benchmark import time_forward
+from repvgg_seg.benchmark.timing import best_of_rounds
 from repvgg_seg.models import RepVGG
 
 
@@ -16,6 +22,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--arch', nargs='+', default=['A0'], help='RepVGG archs')
+    parser.add_argument('--block', default='repvgg', choices=('repvgg', 'qarepvgg'))
     parser.add_argument('--shape', nargs=4, type=int, default=[8, 3, 224, 224],
                         metavar=('N', 'C', 'H', 'W'))
     parser.add_argument('--device', default='cpu')
@@ -43,19 +50,14 @@ def main() -> None:
     print(f'{"arch":6} {"train ms":>9} {"deploy ms":>10} {"train img/s":>12} '
           f'{"deploy img/s":>13} {"speed-up":>9} {"max rel err":>12}')
     for arch in args.arch:
-        train_form = RepVGG(arch, out_indices=(4, )).to(device).eval()
+        train_form = RepVGG(arch, out_indices=(4, ), block=args.block).to(device).eval()
         deployed = copy.deepcopy(train_form)
         deployed.switch_to_deploy()
         with torch.inference_mode():
-            ref, out = train_form(x)[0], deployed(x)[0]
-        err = ((out - ref).abs().max() / ref.abs().max()).item()
-        best = {}
-        for _ in range(args.rounds):
-            for name, model in (('train', train_form), ('deploy', deployed)):
-                t = time_forward(model, x, args.warmup, args.iters)
-                if name not in best or t.seconds < best[name].seconds:
-                    best[name] = t
-        t, d = best['train'], best['deploy']
+            err = relative_max_error(deployed(x)[0], train_form(x)[0])
+        t, d = best_of_rounds(
+            [lambda _r, m=model: time_forward(m, x, args.warmup, args.iters)
+             for model in (train_form, deployed)], args.rounds)
         print(f'{arch:6} {t.ms_per_batch:9.1f} {d.ms_per_batch:10.1f} '
               f'{t.images_per_s:12.1f} {d.images_per_s:13.1f} '
               f'{t.seconds / d.seconds:8.2f}x {err:12.2e}')

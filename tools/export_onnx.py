@@ -8,12 +8,15 @@ auxiliary head, data pre-processor and arg-max are not in the graph.
 
     python tools/export_onnx.py configs/pspnet_repvgg_b1g2_fast.py \\
         work_dirs/b1g2_fast/iter_7440.pth --out b1g2_fast.onnx
-    python tools/export_onnx.py configs/pspnet_r50.py --random-weights --shape 713 713
+    python tools/export_onnx.py configs/pspnet_r50.py --random-weights --shape 1024 2048
 
-H and W are fixed in the graph; with pyramid pooling bins (1, 2, 3, 6) they
-must give a stride-8 feature size divisible by 6 (713 -> 90 works). Exit
-status 1 when onnxruntime's logits differ from PyTorch's by a relative max
-error of 1e-4 or more.
+Batch, height and width stay free in the graph (--static-batch,
+--static-shape fix them); --shape is the size of the check input, any size
+(pyramid pooling is written out exactly where its bins do not divide the
+features). The file evaluates with
+`tools/test.py CONFIG FILE.onnx` and segments with `tools/infer.py
+--backend onnxruntime`. Exit status 1 when onnxruntime's logits differ from
+PyTorch's by a relative max error of 1e-4 or more.
 """
 import argparse
 import os.path as osp
@@ -21,9 +24,10 @@ import sys
 
 from mmengine.config import DictAction
 
-from repvgg_seg.benchmark.segmentor import build_segmentor, config_name, load_config
+from repvgg_seg.apis import build_segmentor, config_name, load_config
 from repvgg_seg.deploy import switch_to_deploy
-from repvgg_seg.export import DEFAULT_OPSET, OnnxInputSizeError, export_segmentor
+from repvgg_seg.engine.cli import INPUT_ERRORS, report_error
+from repvgg_seg.export import DEFAULT_OPSET, export_segmentor
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'batch free unless --static-batch)')
     parser.add_argument('--static-batch', action='store_true',
                         help='fix the batch size in the graph')
+    parser.add_argument('--static-shape', action='store_true',
+                        help='fix height and width in the graph to --shape')
     parser.add_argument('--no-resize', action='store_true',
                         help='output logits at the decode head\'s stride (1/8) '
                         'instead of the input size')
@@ -67,14 +73,16 @@ def main(argv=None) -> int:
         result = export_segmentor(
             model, out, (args.batch_size, 3, *args.shape),
             resize_to_input=not args.no_resize, opset=args.opset,
-            dynamic_batch=not args.static_batch)
-    except (OSError, ValueError, KeyError) as err:
-        kind = 'input size' if isinstance(err, OnnxInputSizeError) else 'error'
-        print(f'{kind}: {err}', file=sys.stderr)
-        return 2
+            dynamic_batch=not args.static_batch,
+            dynamic_shape=not args.static_shape, config=args.config)
+    except INPUT_ERRORS as err:
+        return report_error(err, 2)
+    free = [name for name, fixed in (('batch', args.static_batch),
+                                     ('height and width', args.static_shape))
+            if not fixed]
     print(f'wrote {result.path} (opset {result.opset}): input '
           f'{result.input_shape} -> logits {result.output_shape}'
-          f'{"" if args.static_batch else ", batch dimension free"}')
+          + (f'; {" and ".join(free)} free' if free else ''))
     print(f'onnxruntime vs PyTorch: {result.check}')
     return 0 if result.check.ok else 1
 

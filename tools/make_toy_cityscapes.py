@@ -9,14 +9,15 @@ label maps are written right away (skip with --no-convert).
 import argparse
 import sys
 
+from repvgg_seg.engine.cli import report_error
 from repvgg_seg.datasets.cityscapes_prep import (CityscapesConversionError,
                                                  CityscapesLayoutError,
                                                  convert_polygons_to_train_ids,
                                                  default_nproc)
-from repvgg_seg.datasets.toy_cityscapes import (DEFAULT_NUM_TRAIN,
-                                                DEFAULT_NUM_VAL, DEFAULT_SIZE,
-                                                TOY_TRAIN_IDS,
-                                                generate_toy_cityscapes)
+from repvgg_seg.toydata.cityscapes_layout import (DEFAULT_NUM_TRAIN,
+                                                  DEFAULT_NUM_VAL,
+                                                  generate_toy_cityscapes)
+from repvgg_seg.toydata.street_geometry import DEFAULT_SIZE, TOY_TRAIN_IDS
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,8 +64,7 @@ def main() -> int:
             print(f'label maps written: {len(summary.written)}')
     except (FileExistsError, ValueError, CityscapesLayoutError,
             CityscapesConversionError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+        return report_error(e)
     print('classes (trainId): ' +
           ', '.join(f'{n} ({i})' for n, i in TOY_TRAIN_IDS.items()))
     return 0

@@ -3,12 +3,13 @@
     python tools/make_toy_imagefolder.py data/toy_imagenet
     python tools/make_toy_imagefolder.py data/toy8 --num-classes 8 --size 48
 
-See repvgg_seg/datasets/toy_imagefolder.py for what the images look like.
+See repvgg_seg/toydata/imagefolder.py for what the images look like.
 """
 import argparse
 import sys
 
-from repvgg_seg.datasets.toy_imagefolder import generate_toy_imagefolder
+from repvgg_seg.engine.cli import report_error
+from repvgg_seg.toydata.imagefolder import generate_toy_imagefolder
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,8 +42,7 @@ def main() -> int:
             ext=args.ext,
             overwrite=args.overwrite)
     except (OSError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+        return report_error(err)
     print(f"{summary['root']}: {len(summary['classes'])} classes, "
           f"{summary['num_train']} train and {summary['num_val']} val images; "
           f"val labels in {summary['val_ann_file']}")

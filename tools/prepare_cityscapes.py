@@ -11,6 +11,7 @@ cityscapesscripts' own conversion. Files already converted are kept unless
 import argparse
 import sys
 
+from repvgg_seg.engine.cli import report_error
 from repvgg_seg.datasets.cityscapes_prep import (CityscapesConversionError,
                                                  CityscapesLayoutError,
                                                  ConversionSummary,
@@ -71,8 +72,7 @@ def main() -> int:
                 print(f'{split} list: {path}')
     # Expected, user-fixable problems: a message, not a traceback.
     except (CityscapesLayoutError, CityscapesConversionError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+        return report_error(e)
     return 0
 
 

@@ -15,9 +15,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--resume', action='store_true',
-                        help='resume from the latest checkpoint in the work dir')
+                        help='resume from the latest checkpoint in the work dir '
+                        '(with none there, says so and starts from scratch)')
     parser.add_argument('--amp', action='store_true',
-                        help='enable automatic mixed precision training')
+                        help='automatic mixed precision training (needs a CUDA GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr linearly with the actual batch size')
     add_runner_args(parser)
@@ -26,12 +27,13 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
     return run_from_cfg(
-        lambda: setup_train_cfg(cfg, args.config, work_dir=args.work_dir,
+        lambda: setup_train_cfg(load_config(args.config, args.cfg_options),
+                                args.config, work_dir=args.work_dir,
                                 resume=args.resume, amp=args.amp,
                                 auto_scale_lr=args.auto_scale_lr,
-                                launcher=args.launcher), 'train')
+                                launcher=args.launcher,
+                                data_check=not args.no_data_check), 'train')
 
 
 if __name__ == '__main__':

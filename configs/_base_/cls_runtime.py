@@ -25,7 +25,9 @@ default_hooks = dict(
         save_best='accuracy/top1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # RNG states go into checkpoints, so --resume continues bit for bit.
-    rng_state=dict(type='RNGStateHook'))
+    rng_state=dict(type='RNGStateHook'),
+    # Checkpoints readable by a plain torch.load(weights_only=True).
+    portable_checkpoint=dict(type='PortableCheckpointHook'))
 # Validation accuracy is that of the re-parameterized plain model (a deployed
 # copy; training continues on the multi-branch one).
 custom_hooks = [dict(type='RepVGGDeployHook')]

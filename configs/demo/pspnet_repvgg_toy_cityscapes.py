@@ -47,8 +47,7 @@ test_dataloader = val_dataloader
 max_iters = 600
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=1e-4, begin=0, end=max_iters,
-         by_epoch=False)
+    dict(type='PolyLR', power=0.9, eta_min=1e-4, begin=0, by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=200)
 default_hooks = dict(

@@ -57,3 +57,17 @@ def environment_info(device: torch.device,
         info['cuda'] = torch.version.cuda
         info['cudnn'] = torch.backends.cudnn.version()
     return info
+
+
+def library_versions() -> Dict[str, str]:
+    """Versions of the stack, as mmseg's ``collect_env`` reports them (its
+    long PyTorch build summary left out), plus mmcv and onnxruntime."""
+    from mmseg.utils import collect_env
+    env = {k: str(v) for k, v in collect_env().items()
+           if k not in ('PyTorch compiling details', 'numpy_random_seed')}
+    for name in ('mmcv', 'onnxruntime', 'numpy'):
+        try:
+            env[name] = __import__(name).__version__
+        except ImportError:
+            env[name] = 'not installed'
+    return env

@@ -3,7 +3,7 @@
 A :class:`FastMode` combines any of: TF32 tensor cores, channels-last memory
 format, fp16/bf16 autocast, ``torch.compile`` and CUDA graphs. The benchmark
 compares every mode's logits with the float32 deployed model before timing
-it (:func:`check_output`); a mode whose relative max error is over its
+it (:func:`repvgg_seg.apis.check_output`); a mode whose relative max error is over its
 tolerance is reported as wrong and not timed, so a speed figure never stands
 for a wrong answer.
 
@@ -20,11 +20,7 @@ from typing import Callable, Iterator, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-# Relative max error allowed per arithmetic. fp32 paths differ from the
-# reference only in summation order; reduced-precision paths lose mantissa
-# bits in every layer (TF32 and fp16 keep 10, bf16 7), and the loss adds up
-# through 30-odd layers. A broken kernel or layout gives errors of order 1.
-TOLERANCES = {'fp32': 1e-4, 'tf32': 1e-2, 'fp16': 1e-2, 'bf16': 5e-2}
+from repvgg_seg.apis.compare import TOLERANCES
 
 _TOKENS = {
     'fp32': 'fp32', 'tf32': 'tf32', 'channels_last': 'channels_last',
@@ -263,62 +259,3 @@ def prepare_mode(model: nn.Module, inputs: Tensor, mode: FastMode) -> PreparedMo
         with fp32_protocol(tf32=mode.tf32):
             fn, inputs = capture_cuda_graph(fn, inputs)
     return PreparedMode(mode=mode, fn=fn, inputs=inputs)
-
-
-@dataclass
-class ErrorCheck:
-    """A fast path's logits against the fp32 reference.
-
-    Attributes:
-        rel_max_err (float): ``max|out - ref| / max|ref|`` (inf if the output
-            has NaN/inf or the wrong shape).
-        tolerance (float): The largest acceptable ``rel_max_err``.
-        agreement (float): Fraction of pixels whose arg-max class matches
-            the reference.
-    """
-
-    rel_max_err: float
-    tolerance: float
-    agreement: float
-
-    @property
-    def ok(self) -> bool:
-        return self.rel_max_err <= self.tolerance
-
-    def __str__(self) -> str:
-        verdict = 'ok' if self.ok else 'WRONG'
-        return (f'relative max error {self.rel_max_err:.2e} (tolerance '
-                f'{self.tolerance:.0e}, {verdict}), same class at '
-                f'{self.agreement * 100:.2f}% of pixels')
-
-
-def relative_max_error(output: Tensor, reference: Tensor) -> float:
-    """``max|output - reference| / max|reference|`` in float32 (inf when the
-    shapes differ or the output is not finite)."""
-    if output.shape != reference.shape:
-        return float('inf')
-    out, ref = output.detach().float(), reference.detach().float().to(output.device)
-    if not torch.isfinite(out).all():
-        return float('inf')
-    scale = ref.abs().max().clamp_min(torch.finfo(torch.float32).tiny)
-    return ((out - ref).abs().max() / scale).item()
-
-
-def check_output(output: Tensor, reference: Tensor, tolerance: float) -> ErrorCheck:
-    """Compare logits ``(N, classes, H, W)`` with the reference.
-
-    Args:
-        output (Tensor): The fast path's logits.
-        reference (Tensor): The fp32 deployed model's logits.
-        tolerance (float): Largest acceptable relative max error.
-
-    Returns:
-        ErrorCheck: Error, tolerance and class agreement.
-    """
-    err = relative_max_error(output, reference)
-    if output.shape == reference.shape and output.dim() >= 2:
-        ref = reference.detach().to(output.device)
-        agreement = (output.argmax(1) == ref.argmax(1)).float().mean().item()
-    else:
-        agreement = 0.0
-    return ErrorCheck(rel_max_err=err, tolerance=tolerance, agreement=agreement)

@@ -6,7 +6,9 @@ import os
 from dataclasses import asdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .suite import ROW_FIELDS, BenchmarkRow
+from repvgg_seg.apis import config_name, load_config
+from .rows import ROW_FIELDS, BenchmarkRow
+from .suite import form_mac_counts
 
 # Paper, Table 8 (Cityscapes val mIoU; examples/s on a 1080Ti, fp32, batch
 # 16, 713x713), keyed by this project's config names.
@@ -27,6 +29,39 @@ TABLE8_PAIRS: Tuple[Tuple[str, str], ...] = (
     ('pspnet_repvgg_b1g2_fast', 'pspnet_repvgg_b1g2'),
     ('pspnet_repvgg_b2_fast', 'pspnet_repvgg_b2'),
 )
+
+
+def parse_pairs(items: Optional[Sequence[str]]) -> Tuple[Tuple[str, str], ...]:
+    """``['a:b', ...]`` into config-name pairs; None gives the Table 8 pairs.
+
+    Raises:
+        ValueError: An item is not ``A:B``.
+    """
+    if items is None:
+        return TABLE8_PAIRS
+    pairs = []
+    for item in items:
+        a, sep, b = item.partition(':')
+        if not sep or not a or not b:
+            raise ValueError(f'--pairs takes A:B config names, got {item!r}')
+        pairs.append((a, b))
+    return tuple(pairs)
+
+
+def format_macs(configs: Sequence[str], shape: Sequence[int]) -> str:
+    """Multiply-adds per image of each config, both forms, backbone and head
+    (counted on the meta device: instant, no memory)."""
+    lines = [f'multiply-adds per {shape[0]}x{shape[1]} image (G), backbone + '
+             'decode head, auxiliary head excluded',
+             f'{"config":26} {"train":>8} {"deploy":>8} {"backbone":>9} {"head":>7}']
+    for config in configs:
+        counts = form_mac_counts(load_config(config), shape)
+        deploy = counts['deploy']
+        lines.append(f'{config_name(config):26} {counts["train"].per_image / 1e9:8.4g} '
+                     f'{deploy.per_image / 1e9:8.4g} '
+                     f'{deploy.by_prefix("backbone") / 1e9:9.4g} '
+                     f'{deploy.by_prefix("decode_head") / 1e9:7.4g}')
+    return '\n'.join(lines)
 
 
 def add_ratios(rows: Sequence[BenchmarkRow], baseline: Optional[str] = None,
@@ -84,7 +119,7 @@ def format_table(rows: Sequence[BenchmarkRow], baseline: Optional[str] = None) -
     header = ['config', 'form', 'mode', 'ms/batch', 'img/s',
               f'x {baseline}' if baseline else 'x base', 'deploy x',
               'GMAC/img', 'TFLOP/s'] + (['% matmul'] if with_matmul else []) + [
-                  'peak MiB', 'rel err', 'status']
+                  'peak MiB', 'rel err', 'same cls', 'status']
     body = []
     for r in rows:
         line = [r.config, r.form, r.mode, _fmt(r.ms_per_batch, '.1f'),
@@ -94,7 +129,9 @@ def format_table(rows: Sequence[BenchmarkRow], baseline: Optional[str] = None) -
         if with_matmul:
             line.append(_fmt(None if r.matmul_fraction is None
                              else 100 * r.matmul_fraction, '.1f'))
-        line += [_fmt(r.peak_mib, '.0f'), _fmt(r.rel_max_err, '.1e'), r.status]
+        line += [_fmt(r.peak_mib, '.0f'), _fmt(r.rel_max_err, '.1e'),
+                 _fmt(None if r.class_agreement is None
+                      else 100 * r.class_agreement, '.2f', '%'), r.status]
         body.append(line)
     text = _grid(header, body)
     notes = [f'  {r.config} {r.form}/{r.mode}: {r.status}: {r.note}'

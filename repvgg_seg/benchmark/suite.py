@@ -1,7 +1,7 @@
 """The segmentation speed benchmark: configs x forms x fast modes -> rows.
 
 Protocol (paper, Table 8) by default: the model alone (backbone + decode head,
-:class:`~repvgg_seg.benchmark.segmentor.SegmentorForward`), random input of
+:class:`~repvgg_seg.apis.SegmentorForward`), random input of
 ``batch x 3 x H x W`` already on the device, float32 with TF32 off and
 ``cudnn.benchmark`` on, ``warmup`` untimed then ``iters`` timed batches with
 device synchronisation. ``rounds > 1`` alternates all variants of a config
@@ -11,146 +11,30 @@ hits every variant alike instead of one.
 Every variant's logits are first compared with the float32 *deployed* model's
 (the reference): the training form's error is the re-parameterization error,
 a fast mode's is its numerical cost. Variants over their tolerance are
-reported as wrong and not timed.
+reported as wrong and not timed. The rows are defined in :mod:`.rows`, the
+variants built in :mod:`.variants`; this module runs them.
 """
 import contextlib
 import copy
+import functools
 import logging
-import os
 import tempfile
-import traceback
-from dataclasses import dataclass, field, fields
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.logging import MMLogger
-from torch import Tensor, nn
 
+from repvgg_seg.apis import (SegmentorForward, build_segmentor, config_name,
+                             has_training_form, load_config)
 from repvgg_seg.deploy import switch_to_deploy
-from .fast_modes import (TOLERANCES, FastMode, PreparedMode, check_output,
-                         fp32_protocol, prepare_mode)
+from .fast_modes import FastMode, fp32_protocol
 from .flops import MacCount, count_macs_on_meta
-from .memory import PeakMemory, track_peak_memory
-from .segmentor import (SegmentorForward, build_segmentor, config_name,
-                        has_training_form, load_config)
-from .timing import Timing, time_forward
+from .memory import track_peak_memory
+from .rows import FORMS, BenchmarkRow, BenchmarkSettings, new_row
+from .timing import Timing, best_of_rounds, time_forward
+from .variants import Variant, fail, int8_variant, ort_variant, torch_variant
 
 Progress = Callable[[str], None]
-FORMS = ('train', 'deploy')
-ORT_MODE = 'onnxruntime'
-
-
-@dataclass
-class BenchmarkSettings:
-    """What to measure, shared by every config of a run.
-
-    Args:
-        device (str): ``'cuda'``, ``'cuda:1'``, ``'cpu'``.
-        batch_size (int): Images per batch. Paper: 16.
-        shape (tuple): Input ``(H, W)``. Paper: ``(713, 713)``.
-        warmup (int): Untimed batches per timing. Paper: 50.
-        iters (int): Timed batches per timing. Paper: 50.
-        rounds (int): Timings per variant, alternating variants; the best
-            counts. Default: 1.
-        forms (tuple): ``'train'`` and/or ``'deploy'``.
-        modes (tuple[FastMode]): Fast modes timed on the deployed form beside
-            its fp32 protocol run.
-        onnxruntime (bool): Also time an onnxruntime CPU session of the
-            deployed model.
-        tolerance (float, optional): One tolerance for every check instead of
-            the per-precision defaults of :data:`TOLERANCES`.
-        seed (int): Seed of the random input batch.
-    """
-
-    device: str = 'cpu'
-    batch_size: int = 16
-    shape: Tuple[int, int] = (713, 713)
-    warmup: int = 50
-    iters: int = 50
-    rounds: int = 1
-    forms: Tuple[str, ...] = ('deploy', )
-    modes: Tuple[FastMode, ...] = ()
-    onnxruntime: bool = False
-    tolerance: Optional[float] = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        unknown = set(self.forms) - set(FORMS)
-        if unknown or not self.forms:
-            raise ValueError(f'forms must be some of {FORMS}, got {self.forms}')
-        if self.modes and 'deploy' not in self.forms:
-            raise ValueError('fast modes are timed on the deployed form; add '
-                             "'deploy' to the forms")
-        if min(self.batch_size, self.iters, self.rounds) < 1 or self.warmup < 0:
-            raise ValueError('batch size, iters and rounds must be >= 1 and '
-                             'warmup >= 0')
-
-    def tolerance_for(self, precision: str) -> float:
-        return self.tolerance if self.tolerance is not None else TOLERANCES[precision]
-
-
-@dataclass
-class BenchmarkRow:
-    """One measured variant: a config in one form and mode.
-
-    ``status`` is ``'ok'``, ``'wrong'`` (output over tolerance: not timed),
-    ``'skipped'`` (cannot run here; ``note`` says why) or ``'error'`` (it
-    raised; ``note`` has the message). Memory is ``weights_mib`` plus
-    ``peak_growth_mib``, the peak growth over the timed run (activations and
-    workspaces; see :mod:`~repvgg_seg.benchmark.memory`).
-    """
-
-    config: str
-    form: str
-    mode: str
-    device: str
-    batch_size: int
-    height: int
-    width: int
-    warmup: int
-    iters: int
-    rounds: int
-    status: str = 'ok'
-    note: str = ''
-    ms_per_batch: Optional[float] = None
-    images_per_s: Optional[float] = None
-    weights_mib: Optional[float] = None
-    peak_growth_mib: Optional[float] = None
-    peak_mib: Optional[float] = None
-    memory_kind: str = ''
-    gmacs_per_image: Optional[float] = None
-    tflops: Optional[float] = None
-    rel_max_err: Optional[float] = None
-    tolerance: Optional[float] = None
-    class_agreement: Optional[float] = None
-    deploy_speedup: Optional[float] = None
-    ratio_to_baseline: Optional[float] = None
-    matmul_fraction: Optional[float] = None
-
-    @property
-    def key(self) -> Tuple[str, str, str]:
-        return self.config, self.form, self.mode
-
-
-ROW_FIELDS = tuple(f.name for f in fields(BenchmarkRow))
-
-
-@dataclass
-class _Variant:
-    """A row being measured: its callable, input and best timing so far."""
-
-    row: BenchmarkRow
-    fn: Optional[Callable[[Tensor], object]] = None
-    inputs: Optional[Tensor] = None
-    context: Callable = fp32_protocol
-    memory_device: Optional[torch.device] = None
-    best: Optional[Timing] = None
-    memories: List[PeakMemory] = field(default_factory=list)
-
-
-def _weights_mib(model: nn.Module) -> float:
-    tensors = list(model.parameters()) + list(model.buffers())
-    return sum(t.numel() * t.element_size() for t in tensors) / 2**20
 
 
 def form_mac_counts(cfg, input_hw: Sequence[int], forms: Sequence[str] = FORMS,
@@ -199,99 +83,8 @@ def _quiet_logger() -> Iterator[None]:
         logger.setLevel(saved)
 
 
-def _new_row(name: str, form: str, mode: str, device: str,
-             settings: BenchmarkSettings) -> BenchmarkRow:
-    h, w = settings.shape
-    return BenchmarkRow(config=name, form=form, mode=mode, device=device,
-                        batch_size=settings.batch_size, height=h, width=w,
-                        warmup=settings.warmup, iters=settings.iters,
-                        rounds=settings.rounds)
-
-
-def _record_check(row: BenchmarkRow, output: Tensor, reference: Tensor,
-                  tolerance: float, log: Progress) -> None:
-    check = check_output(output, reference, tolerance)
-    row.rel_max_err = check.rel_max_err
-    row.tolerance = check.tolerance
-    row.class_agreement = check.agreement
-    log(f'{row.form}/{row.mode}: {check}')
-    if not check.ok:
-        row.status = 'wrong'
-        row.note = (f'relative max error {check.rel_max_err:.2e} > '
-                    f'{check.tolerance:.0e}: not timed')
-
-
-def _fail(row: BenchmarkRow, status: str, note: str, log: Progress) -> None:
-    row.status, row.note = status, note
-    log(f'{row.form}/{row.mode}: {status}: {note}')
-
-
-def _ort_variant(deployed: nn.Module, inputs: Tensor, reference: Tensor,
-                 settings: BenchmarkSettings, name: str, workdir: str,
-                 log: Progress) -> _Variant:
-    row = _new_row(name, 'deploy', ORT_MODE, 'cpu', settings)
-    variant = _Variant(row=row, memory_device=torch.device('cpu'))
-    from repvgg_seg.export.onnx import (OnnxInputSizeError, export_onnx,
-                                        ort_run, ort_session)
-    try:
-        cpu_model = SegmentorForward(copy.deepcopy(deployed).cpu()).eval()
-        cpu_inputs = inputs.detach().cpu()
-        path = os.path.join(workdir, f'{name}.onnx')
-        log(f'deploy/{ORT_MODE}: exporting {path}')
-        export_onnx(cpu_model, cpu_inputs, path)
-        session = ort_session(path)
-        row.weights_mib = os.path.getsize(path) / 2**20
-        del cpu_model
-    except OnnxInputSizeError as err:
-        _fail(row, 'skipped', str(err), log)
-        return variant
-    except Exception as err:  # noqa: BLE001  (one failing variant must not end the run)
-        _fail(row, 'error', f'{type(err).__name__}: {err}', log)
-        return variant
-    array = cpu_inputs.float().numpy()
-    output = torch.from_numpy(ort_run(session, array))
-    _record_check(row, output, reference.cpu(), settings.tolerance_for('fp32'), log)
-    variant.fn = lambda _x: ort_run(session, array)
-    variant.inputs = cpu_inputs
-    return variant
-
-
-def _torch_variant(model: nn.Module, form: str, mode: FastMode, inputs: Tensor,
-                   reference: Tensor, settings: BenchmarkSettings, name: str,
-                   log: Progress) -> _Variant:
-    row = _new_row(name, form, mode.name, str(inputs.device), settings)
-    variant = _Variant(row=row, memory_device=inputs.device)
-    row.weights_mib = _weights_mib(model)
-    reason = mode.unsupported_reason(inputs.device)
-    if reason:
-        _fail(row, 'skipped', reason, log)
-        return variant
-    forward = SegmentorForward(model).eval()
-    try:
-        with track_peak_memory(inputs.device) as memory:
-            prepared: PreparedMode = prepare_mode(forward, inputs, mode)
-        # A captured CUDA graph keeps its activations in a private pool
-        # allocated at capture, before any timed batch: count it.
-        if mode.cuda_graphs and not mode.compile:
-            variant.memories.append(memory)
-        with prepared.context(), torch.inference_mode():
-            if mode.compile:
-                log(f'{form}/{mode.name}: compiling (first call)')
-            output = prepared.fn(prepared.inputs)
-            # Static outputs (CUDA graphs) are overwritten by the next call.
-            output = output.detach().clone()
-    except Exception as err:  # noqa: BLE001  (one failing variant must not end the run)
-        log(traceback.format_exc(limit=3))
-        _fail(row, 'error', f'{type(err).__name__}: {err}', log)
-        return variant
-    _record_check(row, output, reference, settings.tolerance_for(mode.precision), log)
-    variant.fn, variant.inputs = prepared.fn, prepared.inputs
-    variant.context = prepared.context
-    return variant
-
-
-def _time_variant(variant: _Variant, settings: BenchmarkSettings, round_: int,
-                  log: Progress) -> None:
+def _time_variant(variant: Variant, settings: BenchmarkSettings, round_: int,
+                  log: Progress) -> Timing:
     row = variant.row
     tag = f'{row.form}/{row.mode}'
     if settings.rounds > 1:
@@ -304,13 +97,12 @@ def _time_variant(variant: _Variant, settings: BenchmarkSettings, round_: int,
         timing = time_forward(variant.fn, variant.inputs, settings.warmup,
                               settings.iters, progress)
     variant.memories.append(memory)
-    if variant.best is None or timing.seconds < variant.best.seconds:
-        variant.best = timing
     log(f'{tag}: {timing.ms_per_batch:.1f} ms/batch, '
         f'{timing.images_per_s:.2f} images/s')
+    return timing
 
 
-def _finish_row(variant: _Variant, macs: Dict[str, float]) -> BenchmarkRow:
+def _finish_row(variant: Variant, macs: Dict[str, float]) -> BenchmarkRow:
     row = variant.row
     if row.form in macs:
         row.gmacs_per_image = macs[row.form] / 1e9
@@ -347,7 +139,7 @@ def benchmark_config(config: str,
 
     Returns:
         list[BenchmarkRow]: Training-form fp32 (if asked), deployed fp32,
-        deployed fast modes, onnxruntime (if asked); ratios still unset (see
+        deployed fast modes, onnxruntime fp32 and INT8 (if asked); ratios still unset (see
         :func:`repvgg_seg.benchmark.report.add_ratios`).
     """
     name = config_name(config)
@@ -377,28 +169,35 @@ def benchmark_config(config: str,
     with fp32_protocol(), torch.inference_mode():
         reference = SegmentorForward(deployed).eval()(inputs).clone()
 
-    variants: List[_Variant] = []
+    variants: List[Variant] = []
     if 'train' in settings.forms:
         if model is None:
-            row = _new_row(name, 'train', 'fp32', str(device), settings)
-            _fail(row, 'skipped', 'the checkpoint is in deploy form; there is '
+            row = new_row(name, 'train', 'fp32', str(device), settings)
+            fail(row, 'skipped', 'the checkpoint is in deploy form; there is '
                   'no training form to time', log)
-            variants.append(_Variant(row=row))
+            variants.append(Variant(row=row))
         else:
-            variants.append(_torch_variant(model, 'train', FastMode(), inputs,
+            variants.append(torch_variant(model, 'train', FastMode(), inputs,
                                            reference, settings, name, log))
     if 'deploy' in settings.forms:
         for mode in (FastMode(), *settings.modes):
-            variants.append(_torch_variant(deployed, 'deploy', mode, inputs,
+            variants.append(torch_variant(deployed, 'deploy', mode, inputs,
                                            reference, settings, name, log))
     with tempfile.TemporaryDirectory() as workdir:
-        if settings.onnxruntime:
-            variants.append(_ort_variant(deployed, inputs, reference, settings,
-                                         name, workdir, log))
+        if settings.onnxruntime or settings.onnxruntime_int8:
+            fp32 = ort_variant(deployed, inputs, reference, settings, name,
+                               workdir, log)
+            if settings.onnxruntime:
+                variants.append(fp32)
+            if settings.onnxruntime_int8:
+                variants.append(int8_variant(fp32, inputs, reference, settings,
+                                             name, workdir, log))
         runnable = [v for v in variants if v.row.status == 'ok']
-        for round_ in range(settings.rounds):
-            for variant in runnable:
-                _time_variant(variant, settings, round_, log)
+        bests = best_of_rounds(
+            [functools.partial(_time_variant, v, settings, log=log)
+             for v in runnable], settings.rounds)
+        for variant, best in zip(runnable, bests):
+            variant.best = best
 
     rows = [_finish_row(v, macs) for v in variants]
     by_key = {r.key: r for r in rows}

@@ -1,7 +1,7 @@
 """Timing a forward pass: warm-up, synchronised timed batches, images/s."""
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -60,3 +60,26 @@ def time_forward(fn: Callable[[Tensor], object], inputs: Tensor, warmup: int = 1
     synchronize(inputs.device)
     return Timing(batch_size=inputs.shape[0], iters=iters,
                   seconds=time.perf_counter() - start)
+
+
+def best_of_rounds(measures: Sequence[Callable[[int], Timing]],
+                   rounds: int) -> List[Timing]:
+    """Call every measure once per round, in turn, and keep each one's best.
+
+    Alternating the candidates round by round lets a load spike on a shared
+    machine hit all of them alike instead of one, so their ratio holds.
+
+    Args:
+        measures (Sequence[callable]): ``measure(round_index) -> Timing``.
+        rounds (int): Rounds (>= 1).
+
+    Returns:
+        list[Timing]: The fastest timing of each measure, in order.
+    """
+    best: List[Optional[Timing]] = [None] * len(measures)
+    for round_ in range(rounds):
+        for i, measure in enumerate(measures):
+            timing = measure(round_)
+            if best[i] is None or timing.seconds < best[i].seconds:
+                best[i] = timing
+    return best

@@ -2,7 +2,8 @@
 
 Our layout (relative to the backbone): ``stage{s}.{i}.branch_3x3.conv.weight``,
 ``stage{s}.{i}.branch_3x3.bn.*``, ``...branch_1x1.*``, ``...branch_identity.*``
-and in deploy form ``...branch_reparam.{weight,bias}``; a classifier's head is
+(QARepVGG blocks: ``...branch_1x1.conv.weight`` and ``...post_bn.*``, no
+identity tensors) and in deploy form ``...branch_reparam.{weight,bias}``; a classifier's head is
 ``head.fc.{weight,bias}``. Stage 0 is the stem.
 """
 import re
@@ -71,7 +72,7 @@ LAYOUTS = (
         block=r'stage(?P<stage>[0-4])\.(?P<index>\d+)',
         position=_stage_index,
         branches={b: b for b in ('branch_3x3', 'branch_1x1', 'branch_identity',
-                                 'branch_reparam')}),
+                                 'post_bn', 'branch_reparam')}),
 )
 
 

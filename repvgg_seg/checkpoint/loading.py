@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from repvgg_seg.deploy.fusion import fuse_repvgg_state_dict
+from .describe import describe_state
 from .layouts import (ConvertedCheckpoint, extract_state_dict,
                       to_repvgg_seg_layout)
 from .safe_load import read_checkpoint
@@ -22,18 +23,20 @@ class DeployCheckpointError(CheckpointMismatchError):
     """A fused (deploy-form) checkpoint was given to a training-form model."""
 
 
-def _name_keys(keys: List[str], limit: int = 12) -> str:
+def _name_keys(keys: List[str], limit: int = 4) -> str:
     shown = ', '.join(keys[:limit])
     return shown + (f' ... ({len(keys)} in all)' if len(keys) > limit else '')
 
 
-def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, Tensor],
-                            source: str = 'checkpoint') -> None:
-    """Load strictly, or raise one error naming every kind of mismatch.
+def describe_mismatch(module: nn.Module, state_dict: Dict[str, Tensor],
+                      source: str = 'checkpoint', fix: Optional[str] = None) -> str:
+    """Why ``state_dict`` does not fit ``module``, or ``''`` when it does.
 
     Missing ``num_batches_tracked`` buffers are tolerated (some releases drop
-    them); everything else must match in name and shape. ``module`` is left
-    untouched when the check fails.
+    them); everything else must match in name and shape. The message names
+    the first few missing, unexpected and mis-shaped keys with their counts,
+    what the checkpoint and the model are (form, RepVGG arch, heads) and what
+    to do (``fix``, or a hint from the two descriptions).
     """
     own = module.state_dict()
     missing = [k for k in own if k not in state_dict
@@ -50,10 +53,41 @@ def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, Tensor],
         problems.append(f'not in model: {_name_keys(unexpected)}')
     if wrong_shape:
         problems.append(f'shape mismatch: {_name_keys(wrong_shape)}')
+    if not problems:
+        return ''
+    ours = describe_state(own)
+    theirs = describe_state(state_dict)
+    return (f'{source} does not fit {type(module).__name__}: '
+            + '; '.join(problems)
+            + f'\n  the checkpoint holds: {theirs}\n  the model is: {ours}'
+            + f'\n  to fix: {fix or _fit_hint(own, state_dict)}')
+
+
+def _fit_hint(own: Dict, state: Dict) -> str:
+    fused_ckpt = any('.branch_reparam.' in k for k in state)
+    fused_model = any('.branch_reparam.' in k for k in own)
+    if fused_ckpt and not fused_model:
+        return ('this is a deploy-form checkpoint; tools/infer.py, '
+                'tools/benchmark.py and tools/export_onnx.py take it as it is, '
+                'or build the model with model.backbone.deploy=True')
+    if fused_model and not fused_ckpt:
+        return ('the config builds the deploy form (model.backbone.deploy=True) '
+                'but the checkpoint is training-form: drop that setting (tools/'
+                'test.py --deploy re-parameterizes after loading)')
+    return ('use the config the checkpoint was trained with (the run\'s work '
+            'dir keeps a copy of it), or pass --non-strict to load only the '
+            'tensors that fit')
+
+
+def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, Tensor],
+                            source: str = 'checkpoint',
+                            fix: Optional[str] = None) -> None:
+    """Load strictly, or raise one error naming every kind of mismatch
+    (see :func:`describe_mismatch`). ``module`` is left untouched when the
+    check fails."""
+    problems = describe_mismatch(module, state_dict, source, fix)
     if problems:
-        raise CheckpointMismatchError(
-            f'{source} does not fit {type(module).__name__}: '
-            + '; '.join(problems))
+        raise CheckpointMismatchError(problems)
     module.load_state_dict(state_dict, strict=False)
 
 
@@ -99,9 +133,15 @@ def load_repvgg_pretrained(backbone: nn.Module, filename: PathLike,
             f'({converted.layout} layout), which cannot be split back into '
             'branches: build the backbone with deploy=True to load it.')
     if converted.form == 'train' and backbone.deploy:
+        identity = {f'{name}.': block.has_identity
+                    for name, block in backbone.named_modules()
+                    if hasattr(block, 'has_identity')}
         state = fuse_repvgg_state_dict(
-            state, eps=backbone.norm_cfg.get('eps', 1e-5))
-    load_state_dict_checked(backbone, state, source)
+            state, eps=backbone.norm_cfg.get('eps', 1e-5), has_identity=identity)
+    load_state_dict_checked(
+        backbone, state, source,
+        fix='give ImageNet weights of the backbone\'s arch, or set '
+        'model.backbone.arch to the checkpoint\'s')
     print_log(
         f'Loaded {len(state)} tensors of a {converted.layout}-layout '
         f'{converted.form}-form RepVGG checkpoint from {source}'
@@ -112,6 +152,20 @@ def load_repvgg_pretrained(backbone: nn.Module, filename: PathLike,
            if converted.head or converted.ignored else ''),
         logger='current')
     return converted
+
+
+def refuse_overwrite(src: PathLike, dst: PathLike) -> None:
+    """A converted file never replaces its source.
+
+    Raises:
+        ValueError: ``dst`` is ``src`` (same path or same file).
+    """
+    src, dst = os.fspath(src), os.fspath(dst)
+    same = os.path.abspath(src) == os.path.abspath(dst) or (
+        os.path.exists(dst) and os.path.samefile(src, dst))
+    if same:
+        raise ValueError(f'the output {dst} is the input: converting in place '
+                         'would lose the original; name another output file')
 
 
 def convert_checkpoint_file(src: PathLike, dst: PathLike, to: str = 'train',
@@ -136,6 +190,7 @@ def convert_checkpoint_file(src: PathLike, dst: PathLike, to: str = 'train',
     """
     if to not in ('train', 'deploy'):
         raise ValueError(f"to must be 'train' or 'deploy', got {to!r}")
+    refuse_overwrite(src, dst)
     converted = to_repvgg_seg_layout(
         extract_state_dict(read_checkpoint(src)), prefix)
     if converted.unmapped:

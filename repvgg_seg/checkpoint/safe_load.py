@@ -15,6 +15,7 @@ so ``load_from``, ``--resume``, ``tools/test.py CKPT`` and
 import os
 import os.path as osp
 import pickle
+import zipfile
 from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
@@ -23,6 +24,40 @@ import torch
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds pickled objects outside the allow-list."""
+
+
+class CheckpointFileError(ValueError):
+    """The file is not a readable PyTorch checkpoint (empty, truncated, or
+    another kind of file); the message names it and says what is wrong."""
+
+
+# torch.save writes a zip archive (since 1.6) or, in the legacy format, a
+# pickle (protocol 2 starts with 0x80 0x02).
+_ZIP_MAGIC = b'PK\x03\x04'
+_PICKLE_MAGIC = b'\x80'
+
+
+def _check_file_kind(filename: str) -> None:
+    """Name what is wrong with a file that cannot be a checkpoint, before
+    torch meets it with a message that does not name the file."""
+    size = osp.getsize(filename)
+    if size == 0:
+        raise CheckpointFileError(f'{filename}: the file is empty (0 bytes); an '
+                                  'interrupted download or copy? Fetch it again.')
+    with open(filename, 'rb') as f:
+        head = f.read(4)
+    if head.startswith(_ZIP_MAGIC):
+        if not zipfile.is_zipfile(filename):
+            raise CheckpointFileError(
+                f'{filename}: truncated or corrupt ({size} bytes; the zip '
+                'archive torch.save writes has no end). An interrupted save, '
+                'download or copy? Use another checkpoint or fetch it again.')
+        return
+    if not head.startswith(_PICKLE_MAGIC):
+        kind = 'text' if all(32 <= b < 127 or b in b'\t\r\n' for b in head) else 'binary'
+        raise CheckpointFileError(
+            f'{filename}: not a PyTorch checkpoint (a {kind} file starting with '
+            f'{head!r}; torch.save writes a zip archive).')
 
 
 # HistoryBuffer.__getstate__ pickles its statistics methods as
@@ -76,10 +111,9 @@ def _read_safely(read: Callable[[], Any], source: str) -> Any:
                        'Unsupported' in line), detail[0] if detail else '')
         raise UnsafeCheckpointError(
             f'Refusing to load {source}: it contains pickled objects beyond '
-            'tensors, containers and the allow-listed mmengine/numpy types '
-            '(or it is not a PyTorch checkpoint at all), and unpickling them '
-            'could execute arbitrary code. Nothing from the file was run. '
-            f'torch said: {reason.strip()}') from None
+            'tensors, containers and the allow-listed mmengine/numpy types, '
+            'and unpickling them could execute arbitrary code. Nothing from '
+            f'the file was run. torch said: {reason.strip()}') from None
 
 
 def load_checkpoint_file(filename: Union[str, os.PathLike],
@@ -95,6 +129,8 @@ def load_checkpoint_file(filename: Union[str, os.PathLike],
 
     Raises:
         FileNotFoundError: The file does not exist.
+        CheckpointFileError: The file is empty, truncated, damaged or not a
+            PyTorch checkpoint.
         UnsafeCheckpointError: The file holds pickled objects that are not
             tensors, plain containers or the allow-listed mmengine/numpy types
             (it could run code when unpickled); nothing in it was executed.
@@ -102,9 +138,17 @@ def load_checkpoint_file(filename: Union[str, os.PathLike],
     filename = osp.expanduser(os.fspath(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {filename}')
-    return _read_safely(
-        lambda: torch.load(filename, map_location=map_location,
-                           weights_only=True), filename)
+    _check_file_kind(filename)
+    try:
+        return _read_safely(
+            lambda: torch.load(filename, map_location=map_location,
+                               weights_only=True), filename)
+    except (RuntimeError, EOFError, IndexError, zipfile.BadZipFile) as err:
+        # What torch raises for damaged archives and pickles.
+        raise CheckpointFileError(
+            f'{filename}: damaged checkpoint, torch could not read it '
+            f'({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""}). '
+            'Use another checkpoint or fetch it again.') from None
 
 
 def load_checkpoint_url(url: str,

@@ -8,6 +8,8 @@ from mmengine.registry import init_default_scope
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .content_check import raise_for_problems, scan_contents
+
 _HINT = ('For the toy demo run `python tools/make_toy_cityscapes.py {root}`; for '
          'Cityscapes unpack leftImg8bit_trainvaltest.zip and '
          'gtFine_trainvaltest.zip into {root} and run '
@@ -43,8 +45,19 @@ def _check_folders(dataset, what: str) -> None:
                 f'{what}: data_prefix {key}={folder} does not exist.')
 
 
+def allowed_label_values(dataset: BaseSegDataset) -> List[int]:
+    """The raw label-map values the dataset turns into classes or ignores."""
+    ignore = dataset.ignore_index
+    if dataset.label_map:
+        return sorted(set(dataset.label_map) | {ignore})
+    num_classes = len(dataset.metainfo['classes'])
+    if dataset.reduce_zero_label:  # raw 0 is ignored, raw v is class v - 1
+        return list(range(num_classes + 1)) + [ignore]
+    return list(range(num_classes)) + [ignore]
+
+
 def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
-                        default_scope: str = 'mmseg') -> int:
+                        default_scope: str = 'mmseg', contents: bool = True) -> int:
     """Check that a dataset's files exist before a run starts.
 
     Segmentation datasets are checked fully: data root, image and label
@@ -56,6 +69,9 @@ def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
         dataset_cfg (dict): A dataset config, possibly a wrapper.
         what (str): Name used in messages, e.g. ``'train_dataloader'``.
         default_scope (str): Registry scope for building the dataset.
+        contents (bool): Also read every image and label map once (see
+            :mod:`.content_check`): undecodable files, label maps of another
+            size than their image, values that are no class.
 
     Returns:
         int: Number of segmentation images found (0 for other datasets).
@@ -63,6 +79,7 @@ def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
     Raises:
         DatasetFilesError: The data root, image or label folder is missing,
             no image matches the dataset's suffix, or images lack labels.
+        DatasetContentError: ``contents`` found broken files or labels.
     """
     init_default_scope(default_scope)
     total = 0
@@ -98,5 +115,11 @@ def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
                 f'map (*{dataset.seg_map_suffix} under {seg_dir}): '
                 f'{_name_some(missing)}. Label maps are made from the polygon '
                 f'files by `python tools/prepare_cityscapes.py {root}`.')
+        if contents:
+            pairs = [(info['img_path'], info.get('seg_map_path') or '')
+                     for info in dataset.data_list]
+            report = scan_contents(pairs, allowed_label_values(dataset), what)
+            raise_for_problems(report, what, len(dataset.metainfo['classes']),
+                               dataset.ignore_index)
         total += len(dataset)
     return total

@@ -1,7 +1,7 @@
 """Structural re-parameterization maths (RepVGG paper, Sec. 3.3, Eq. 3).
 
-Every fusion in the project goes through these functions: the RepVGG block's
-branch merge, the whole-model conv+BN walk and the loader that fuses a
+Every fusion in the project goes through these functions: the RepVGG and
+QARepVGG blocks' branch merges, the whole-model conv+BN walk and the loader that fuses a
 training-form checkpoint on the fly.
 
 The arithmetic runs in float64 and is cast back to the conv's dtype at the end,
@@ -162,23 +162,71 @@ def fuse_repvgg_branches(state: Mapping[str, Tensor], eps: float,
     return kernel, bias
 
 
-_BRANCH_PREFIXES = ('branch_3x3.', 'branch_1x1.', 'branch_identity.')
+def fuse_qarepvgg_branches(state: Mapping[str, Tensor], eps: float,
+                           post_eps: Optional[float] = None,
+                           has_identity: bool = False,
+                           kernel_size: int = 3) -> KernelBias:
+    """Merge one QARepVGG block into one conv: fold the 3x3 branch's BN, add the
+    plain 1x1 kernel (centred) and the identity, then fold the post-sum BN.
+
+    Args:
+        state (Mapping[str, Tensor]): The block's tensors, relative to it:
+            ``branch_3x3.conv.weight``, ``branch_3x3.bn.*``,
+            ``branch_1x1.conv.weight`` and ``post_bn.*``.
+        eps (float): Epsilon of the 3x3 branch's BN.
+        post_eps (float, optional): Epsilon of the post-sum BN (default:
+            ``eps``).
+        has_identity (bool): Whether the block adds its input (the identity
+            carries no tensor, so the caller says; see
+            ``QARepVGGBlock.has_identity``).
+        kernel_size (int): Size of the dense kernel.
+
+    Returns:
+        tuple[Tensor, Tensor]: Kernel and bias of the equivalent conv, float64.
+    """
+    dense = state['branch_3x3.conv.weight']
+    kernel, bias = fold_batchnorm(
+        dense, None, state['branch_3x3.bn.running_mean'],
+        state['branch_3x3.bn.running_var'], state.get('branch_3x3.bn.weight'),
+        state.get('branch_3x3.bn.bias'), eps)
+    kernel = kernel + pad_to_kernel_size(
+        state['branch_1x1.conv.weight'].detach().double(), kernel_size)
+    if has_identity:
+        channels = dense.shape[0]
+        kernel = kernel + identity_kernel(channels, channels // dense.shape[1],
+                                          kernel_size, dense.device)
+    return fold_batchnorm(kernel, bias, state['post_bn.running_mean'],
+                          state['post_bn.running_var'], state.get('post_bn.weight'),
+                          state.get('post_bn.bias'),
+                          eps if post_eps is None else post_eps)
+
+
+_BRANCH_PREFIXES = ('branch_3x3.', 'branch_1x1.', 'branch_identity.', 'post_bn.')
 
 
 def fuse_repvgg_state_dict(state_dict: Mapping[str, Tensor],
-                           eps: float = 1e-5) -> Dict[str, Tensor]:
+                           eps: float = 1e-5,
+                           has_identity: Optional[Mapping[str, bool]] = None
+                           ) -> Dict[str, Tensor]:
     """Turn a training-form state dict (this project's names) into deploy form.
 
     Every block ``P`` with ``P.branch_3x3.conv.weight`` becomes
     ``P.branch_reparam.{weight,bias}``; all other keys pass through unchanged.
-    Tensors keep their dtype.
+    Tensors keep their dtype. RepVGG blocks are recognised by their branch
+    BNs, QARepVGG blocks by ``P.post_bn.*``.
 
     Args:
         state_dict (Mapping[str, Tensor]): Training-form tensors.
         eps (float): BatchNorm epsilon the checkpoint was trained with.
+        has_identity (Mapping[str, bool], optional): For QARepVGG blocks,
+            whose identity carries no tensor: block prefix ``P`` (with its
+            trailing dot) to whether the block adds its input.
 
     Returns:
         dict[str, Tensor]: The deploy-form state dict.
+
+    Raises:
+        ValueError: A QARepVGG block is not in ``has_identity``.
     """
     suffix = 'branch_3x3.conv.weight'
     block_prefixes = [k[:-len(suffix)] for k in state_dict if k.endswith(suffix)]
@@ -191,7 +239,17 @@ def fuse_repvgg_state_dict(state_dict: Mapping[str, Tensor],
             if k.startswith(prefix) and k[len(prefix):].startswith(_BRANCH_PREFIXES)
         }
         consumed.update(prefix + k for k in block_state)
-        kernel, bias = fuse_repvgg_branches(block_state, eps)
+        if 'post_bn.running_mean' in block_state:
+            if has_identity is None or prefix not in has_identity:
+                raise ValueError(
+                    f'{prefix}: a QARepVGG block\'s identity branch has no '
+                    'tensors, so whether it exists must come from the model: '
+                    'load the checkpoint into the training-form model and call '
+                    'switch_to_deploy instead')
+            kernel, bias = fuse_qarepvgg_branches(
+                block_state, eps, has_identity=has_identity[prefix])
+        else:
+            kernel, bias = fuse_repvgg_branches(block_state, eps)
         dtype = state_dict[prefix + suffix].dtype
         fused[prefix + 'branch_reparam.weight'] = kernel.to(dtype)
         fused[prefix + 'branch_reparam.bias'] = bias.to(dtype)

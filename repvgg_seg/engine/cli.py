@@ -1,26 +1,37 @@
 """Argument parsing and runner building shared by tools/train.py and tools/test.py."""
 import argparse
 import os
+import pickle
 import sys
+from contextlib import nullcontext
 from typing import Callable, Optional, Sequence, Union
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from repvgg_seg.checkpoint import (CheckpointLayoutError, CheckpointMismatchError,
-                                   UnsafeCheckpointError)
+from repvgg_seg.apis import load_config  # noqa: F401  (the tools' one config reader)
+from repvgg_seg.export import OnnxInputSizeError
+from repvgg_seg.checkpoint import (CheckpointFileError, CheckpointLayoutError,
+                                   CheckpointMismatchError, UnsafeCheckpointError)
+from .work_dir_lock import WorkDirLockedError, work_dir_lock
 
 # Bad input found while setting up or building (config values, files, an
 # unknown arch or a wrong dilation list; mmengine re-raises build errors with
 # the class named), and while running (checkpoints): one line, no traceback.
 SETUP_ERRORS = (FileNotFoundError, KeyError, TypeError, ValueError)
+# What the other tools (infer, export, quantize, benchmark, convert) end with
+# one line: bad files, settings and checkpoints (UnsafeCheckpointError is an
+# UnpicklingError).
+INPUT_ERRORS = (OSError, ValueError, KeyError, pickle.UnpicklingError)
 RUN_ERRORS = (FileNotFoundError, UnsafeCheckpointError, CheckpointMismatchError,
-              CheckpointLayoutError)
+              CheckpointLayoutError, CheckpointFileError, OnnxInputSizeError,
+              WorkDirLockedError)
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
-    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--no-data-check``
+    and ``--local-rank``."""
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -28,6 +39,9 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
         'model.backbone.init_cfg=None)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
+    parser.add_argument('--no-data-check', action='store_true',
+                        help='skip reading every image and label map before '
+                        'the run (the check is cached; this skips even that)')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
@@ -39,51 +53,46 @@ def parse_runner_args(parser: argparse.ArgumentParser,
     return args
 
 
-def load_config(path: Union[str, os.PathLike],
-                cfg_options: Optional[dict] = None) -> Config:
-    """Read a config and apply ``--cfg-options`` style overrides.
-
-    Args:
-        path (str | PathLike): Config file.
-        cfg_options (dict, optional): ``key.sub=value`` overrides.
-
-    Returns:
-        Config: The merged config.
-    """
-    cfg = Config.fromfile(os.fspath(path))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
 def build_runner(cfg: Config) -> Runner:
     """MMEngine's ``Runner``, or the config's own ``runner_type``."""
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
-def _report(err: BaseException) -> int:
+def report_error(err: BaseException, status: int = 1) -> int:
+    """Print ``error: <Type>: <message>`` on one line; return ``status``.
+
+    Every tool ends bad input this way instead of with a traceback.
+    """
     message = err.args[0] if isinstance(err, KeyError) and err.args else err
     print(f'error: {type(err).__name__}: {message}', file=sys.stderr)
-    return 1
+    return status
 
 
 def run_from_cfg(setup: Callable[[], Config], method: str) -> int:
     """Set up the config, build the runner and call ``runner.<method>()``.
 
     Args:
-        setup (callable): Returns the prepared config (e.g. a
-            ``setup_train_cfg`` call); its checks run first.
-        method (str): ``'train'`` or ``'test'``.
+        setup (callable): Loads and prepares the config (e.g. a
+            ``setup_train_cfg`` call); its checks run first, before anything
+            is dumped or written.
+        method (str): ``'train'`` or ``'test'``. Training holds the work dir
+            (:func:`~repvgg_seg.engine.work_dir_lock.work_dir_lock`).
 
     Returns:
         int: Exit status; 1 with a one-line message on bad input.
     """
     try:
-        runner = build_runner(setup())
+        cfg = setup()
     except SETUP_ERRORS as err:
-        return _report(err)
+        return report_error(err)
+    lock = work_dir_lock(cfg.work_dir) if method == 'train' else nullcontext()
     try:
-        getattr(runner, method)()
+        with lock:
+            try:
+                runner = build_runner(cfg)
+            except SETUP_ERRORS as err:
+                return report_error(err)
+            getattr(runner, method)()
     except RUN_ERRORS as err:
-        return _report(err)
+        return report_error(err)
     return 0

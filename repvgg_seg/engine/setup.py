@@ -1,19 +1,22 @@
 """Config preparation behind ``tools/train.py`` and ``tools/test.py``.
 
 The tools only parse arguments; everything that decides how a run is set up
-lives here, where tests reach it.
+lives here, where tests reach it. Every check (:mod:`.checks`) runs here,
+before the runner dumps the environment or creates the work dir.
 """
 import copy
 import os
 import os.path as osp
-from typing import Any, Optional
+from typing import Optional
 
 import torch
-import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
-from repvgg_seg.datasets.checks import check_dataset_files
+from repvgg_seg.export import onnx_model_cfg
+from .checks import (check_data, check_model_builds, check_pretrained_weights,
+                     check_resume)
+from .distributed import setup_cpu_distributed
 
 DEPLOY_HOOK = 'RepVGGDeployHook'
 
@@ -23,111 +26,14 @@ def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-def _replace_syncbn(node: Any) -> int:
-    """Turn every ``type='SyncBN'`` in a config tree into ``'BN'``."""
-    replaced = 0
-    if isinstance(node, dict):
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-            replaced += 1
-        for value in node.values():
-            replaced += _replace_syncbn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            replaced += _replace_syncbn(value)
-    return replaced
-
-
-def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
-    """Make a ``--launcher pytorch/slurm`` run work on machines without a GPU.
-
-    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` and its DDP
-    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on a CPU build of
-    torch. So on CPU the process group is initialised here with gloo (the
-    runner then skips its own ``init_dist``), DDP gets ``device_ids=None``, and
-    SyncBN, which needs GPUs, becomes per-process BN.
-
-    Returns:
-        bool: Whether the CPU set-up was applied.
-    """
-    if launcher == 'none' or torch.cuda.is_available():
-        return False
-    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    # What mmengine's Runner.wrap_model would use, but without device ids;
-    # a wrapper config of the user's own keeps its other settings.
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
-    replaced = _replace_syncbn(cfg.model)
-    if not dist.is_initialized():
-        if launcher == 'slurm':
-            _export_slurm_env()
-        dist.init_process_group(backend='gloo')
-    print_log(f'No GPU: distributed run on gloo with {dist.get_world_size()} '
-              f'processes' + (f'; {replaced} SyncBN layers use per-process BN'
-                              if replaced else ''), logger='current')
-    return True
-
-
-def _export_slurm_env() -> None:
-    """Translate Slurm's variables into the ones torch's env:// init reads."""
-    import subprocess
-    nodes = os.environ['SLURM_NODELIST']
-    os.environ.setdefault('MASTER_ADDR', subprocess.getoutput(
-        f'scontrol show hostname {nodes} | head -n1'))
-    os.environ.setdefault('MASTER_PORT', '29500')
-    os.environ['RANK'] = os.environ['SLURM_PROCID']
-    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
-    os.environ['LOCAL_RANK'] = os.environ['SLURM_LOCALID']
-
-
-def check_pretrained_weights(cfg: Config) -> None:
-    """Fail early, with directions, when local ImageNet weights are missing.
-
-    Looks at every ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` in
-    ``cfg.model``; URLs (``open-mmlab://``, ``https://``) are left to mmengine.
-    """
-    def visit(node: Any, key: str) -> None:
-        if isinstance(node, dict):
-            init = node.get('init_cfg')
-            if isinstance(init, dict) and init.get('type') == 'Pretrained':
-                path = str(init.get('checkpoint', ''))
-                if '://' not in path and not osp.isfile(path):
-                    raise FileNotFoundError(
-                        f"{key}.init_cfg: ImageNet weights not found at '{path}'. "
-                        'Put the authors\' RepVGG-<arch>-train.pth there (timm, '
-                        'mmpretrain and repvgg_seg files work too), or point to '
-                        f'yours with --cfg-options {key}.init_cfg.checkpoint=FILE, '
-                        f'or train from scratch with --cfg-options {key}.init_cfg=None '
-                        '(README: "ImageNet weights").')
-            for name, value in node.items():
-                visit(value, f'{key}.{name}')
-        elif isinstance(node, (list, tuple)):
-            for i, value in enumerate(node):
-                visit(value, f'{key}[{i}]')
-
-    visit(cfg.model, 'model')
-
-
-def check_data(cfg: Config, *dataloaders: str) -> None:
-    """Check the files of the named dataloaders' datasets (see
-    :func:`repvgg_seg.datasets.checks.check_dataset_files`)."""
-    for name in dataloaders:
-        loader = cfg.get(name)
-        if loader:
-            check_dataset_files(loader['dataset'], name,
-                              cfg.get('default_scope', 'mmseg'))
-
-
 def setup_train_cfg(cfg: Config,
                     config_path: str,
                     work_dir: Optional[str] = None,
                     resume: bool = False,
                     amp: bool = False,
                     auto_scale_lr: bool = False,
-                    launcher: str = 'none') -> Config:
+                    launcher: str = 'none',
+                    data_check: bool = True) -> Config:
     """Apply ``tools/train.py``'s options to a loaded config, in place.
 
     Args:
@@ -138,6 +44,8 @@ def setup_train_cfg(cfg: Config,
         amp (bool): Automatic mixed precision (``AmpOptimWrapper``).
         auto_scale_lr (bool): Scale the lr linearly with the real batch size.
         launcher (str): 'none', 'pytorch', 'slurm' or 'mpi'.
+        data_check (bool): Read every image and label map once first
+            (cached; see :mod:`repvgg_seg.datasets.content_check`).
 
     Returns:
         Config: ``cfg``.
@@ -145,6 +53,7 @@ def setup_train_cfg(cfg: Config,
     Raises:
         FileNotFoundError: Local ImageNet weights or dataset files are missing
             (checked before anything is built).
+        ValueError: A bad option, model setting or dataset content.
     """
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(config_path)
@@ -152,8 +61,8 @@ def setup_train_cfg(cfg: Config,
         cfg.resume = True
     if amp:
         if not torch.cuda.is_available():
-            raise ValueError('--amp needs a GPU: MMEngine\'s AmpOptimWrapper is '
-                             'built on torch.cuda.amp')
+            raise ValueError('--amp needs a GPU (CUDA; this machine has none): '
+                             'MMEngine\'s AmpOptimWrapper is built on torch.cuda.amp')
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
             print_log('AMP is already enabled in the config.', logger='current')
         else:
@@ -169,7 +78,10 @@ def setup_train_cfg(cfg: Config,
                              'in the config')
         cfg.auto_scale_lr.enable = True
     check_pretrained_weights(cfg)
-    check_data(cfg, 'train_dataloader', 'val_dataloader')
+    check_model_builds(cfg)
+    check_data(cfg, 'train_dataloader', 'val_dataloader', contents=data_check)
+    if resume:
+        check_resume(cfg.work_dir)
     setup_cpu_distributed(cfg, launcher)
     return cfg
 
@@ -190,13 +102,17 @@ def setup_test_cfg(cfg: Config,
                    tta: bool = False,
                    deploy: bool = False,
                    metric: str = 'iou',
-                   launcher: str = 'none') -> Config:
+                   launcher: str = 'none',
+                   strict: bool = True,
+                   data_check: bool = True) -> Config:
     """Apply ``tools/test.py``'s options to a loaded config, in place.
 
     Args:
         cfg (Config): The loaded config.
         config_path (str): Path of the config, for the default work dir.
-        checkpoint (str): Checkpoint to test (read through the safe loader).
+        checkpoint (str): Checkpoint to test (read through the safe loader),
+            or an exported ``.onnx`` file (fp32 or INT8), run by onnxruntime
+            inside the same test loop.
         work_dir (str, optional): Overrides ``cfg.work_dir``.
         out (str, optional): Folder to write predicted label maps to.
         show (bool): Display predictions in a window.
@@ -211,6 +127,10 @@ def setup_test_cfg(cfg: Config,
         metric (str): 'iou' (MMSegmentation's IoUMetric), 'cityscapes'
             (the official cityscapesscripts evaluation) or 'both'.
         launcher (str): Distributed launcher.
+        strict (bool): Refuse a checkpoint that does not fit the model
+            (:class:`~repvgg_seg.engine.hooks.CheckpointFitHook`); False loads
+            what fits, as mmengine does.
+        data_check (bool): Read every test image and label map once first.
 
     Returns:
         Config: ``cfg``.
@@ -221,12 +141,27 @@ def setup_test_cfg(cfg: Config,
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint file not found: {checkpoint}')
 
+    check_model_builds(cfg)
     hook = _deploy_hook(cfg)
-    if deploy and hook is None:
+    if checkpoint.endswith('.onnx'):
+        # An exported model: onnxruntime runs the network inside mmseg's own
+        # test loop; it is deployed already and has no weights to load.
+        if launcher != 'none':
+            raise ValueError('an ONNX model is tested in one process; drop '
+                             f'--launcher {launcher}')
+        cfg.model = onnx_model_cfg(cfg.model, checkpoint)
+        cfg.load_from = None
+        deploy = False
+        if hook is not None:
+            hook['deploy_on_test'] = False
+    elif deploy and hook is None:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type=DEPLOY_HOOK, deploy_on_val=False, deploy_on_test=True)]
     elif hook is not None:
         hook['deploy_on_test'] = deploy
+    if strict and cfg.load_from:
+        cfg.default_hooks = dict(cfg.get('default_hooks') or {},
+                                 checkpoint_fit=dict(type='CheckpointFitHook'))
 
     if metric not in ('iou', 'cityscapes', 'both'):
         raise ValueError(f"metric must be 'iou', 'cityscapes' or 'both', got {metric!r}")
@@ -238,6 +173,10 @@ def setup_test_cfg(cfg: Config,
         cfg.test_evaluator = ([cfg.test_evaluator, official]
                               if metric == 'both' else official)
 
+    if show and os.name == 'posix' and not (os.environ.get('DISPLAY')
+                                            or os.environ.get('WAYLAND_DISPLAY')):
+        raise ValueError('--show opens a window and needs a display (DISPLAY is '
+                         'not set); use --show-dir DIR to write the overlays')
     if show or show_dir:
         hooks = cfg.default_hooks
         if 'visualization' not in hooks:
@@ -265,6 +204,6 @@ def setup_test_cfg(cfg: Config,
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    check_data(cfg, 'test_dataloader')
+    check_data(cfg, 'test_dataloader', contents=data_check)
     setup_cpu_distributed(cfg, launcher)
     return cfg

@@ -4,11 +4,10 @@ import pytest
 import torch
 
 from conftest import DEMO_CONFIG
-from repvgg_seg.benchmark.fast_modes import (FastMode, check_output,
-                                             prepare_mode, relative_max_error)
+from repvgg_seg.apis import (SegmentorForward, build_segmentor, check_output,
+                             is_deployed, load_config, relative_max_error)
+from repvgg_seg.benchmark.fast_modes import FastMode, prepare_mode
 from repvgg_seg.benchmark.memory import track_peak_memory
-from repvgg_seg.benchmark.segmentor import (SegmentorForward, build_segmentor,
-                                            is_deployed, load_config)
 from repvgg_seg.deploy import switch_to_deploy
 
 CPU = torch.device('cpu')

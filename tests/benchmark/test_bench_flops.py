@@ -5,7 +5,7 @@ from torch import nn
 
 from conftest import DEMO_CONFIG, REPO
 from repvgg_seg.benchmark.flops import count_macs, count_macs_on_meta
-from repvgg_seg.benchmark.segmentor import build_segmentor, load_config
+from repvgg_seg.apis import build_segmentor, load_config
 from repvgg_seg.deploy import switch_to_deploy
 
 

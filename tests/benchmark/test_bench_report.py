@@ -8,7 +8,7 @@ from repvgg_seg.benchmark.report import (PAPER_TABLE8, add_ratios,
                                          format_deploy_speedups, format_pairs,
                                          format_table, load_miou, write_csv,
                                          write_json)
-from repvgg_seg.benchmark.suite import ROW_FIELDS, BenchmarkRow
+from repvgg_seg.benchmark.rows import ROW_FIELDS, BenchmarkRow
 
 
 def row(config, form, mode, images_per_s, **kw):

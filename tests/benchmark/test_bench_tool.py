@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from conftest import DEMO_CONFIG, REPO
-from repvgg_seg.benchmark import suite
+from repvgg_seg.benchmark import suite, variants
 from repvgg_seg.benchmark.fast_modes import PreparedMode
-from repvgg_seg.benchmark.suite import ROW_FIELDS, BenchmarkSettings
+from repvgg_seg.benchmark.rows import ROW_FIELDS, BenchmarkSettings
 
 R50 = REPO / 'configs' / 'pspnet_r50.py'
 TOY = DEMO_CONFIG.stem
@@ -100,14 +100,14 @@ def test_json_csv_and_plot(tool_run):
 
 def test_wrong_mode_is_reported_and_not_timed(monkeypatch):
     """A mode whose logits are off is flagged and gets no speed figure."""
-    real_prepare = suite.prepare_mode
+    real_prepare = variants.prepare_mode
 
     def broken_prepare(model, inputs, mode):
         prepared = real_prepare(model, inputs, mode)
         return PreparedMode(mode=mode, fn=lambda x: prepared.fn(x) * 1.2,
                             inputs=prepared.inputs)
 
-    monkeypatch.setattr(suite, 'prepare_mode', broken_prepare)
+    monkeypatch.setattr(variants, 'prepare_mode', broken_prepare)
     settings = BenchmarkSettings(device='cpu', batch_size=1, shape=(32, 32),
                                  warmup=0, iters=1, forms=('deploy', ),
                                  modes=(suite.FastMode(channels_last=True), ))
@@ -131,7 +131,7 @@ def test_settings_and_checkpoint_count_are_checked():
 
 
 def test_deploy_form_checkpoint_has_no_training_form(tmp_path):
-    from repvgg_seg.benchmark.segmentor import build_segmentor, load_config
+    from repvgg_seg.apis import build_segmentor, load_config
     model = build_segmentor(load_config(DEMO_CONFIG))
     model.backbone.switch_to_deploy()  # fused blocks, heads still with BN
     torch.save({'state_dict': model.state_dict()}, tmp_path / 'd.pth')

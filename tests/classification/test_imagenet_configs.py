@@ -18,6 +18,16 @@ ARCHS = ('A0', 'A1', 'A2', 'B0', 'B1', 'B1g2', 'B1g4', 'B2', 'B2g2', 'B2g4',
 HEAVY = ('B2g4', 'B3g4', 'B3')
 
 
+def built_scheduler(scheduler_cfg, end):
+    """The scheduler MMEngine's runner builds from a config without ``end``
+    (one iteration per epoch, so epoch and step counts coincide)."""
+    from mmengine.optim.scheduler import CosineAnnealingLR
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    kwargs = {k: v for k, v in scheduler_cfg.items()
+              if k not in ('type', 'convert_to_iter_based')}
+    return CosineAnnealingLR(optimizer, end=end, **kwargs)
+
+
 def simple_name(arch: str) -> str:
     return f'repvgg-{arch.lower()}_8xb32_120e_imagenet.py'
 
@@ -35,7 +45,8 @@ def load(name: str) -> Config:
 
 
 def test_there_is_a_config_for_every_arch_and_recipe_and_no_other():
-    expected = {name for name, _, _ in CONFIGS} | {'repvgg-toy_imagefolder.py'}
+    expected = {name for name, _, _ in CONFIGS} | {
+        'repvgg-toy_imagefolder.py', 'qarepvgg-b1g2_8xb32_120e_imagenet.py'}
     assert {p.name for p in CONFIG_DIR.glob('*.py')} == expected
     assert set(ARCHS) == set(ARCH_SETTINGS)
 
@@ -68,16 +79,20 @@ def test_config_builds_and_has_the_recipe(name, arch, heavy):
     epochs = 200 if heavy else 120
     assert cfg.train_cfg.by_epoch and cfg.train_cfg.max_epochs == epochs
     *warmup, cosine = cfg.param_scheduler
-    assert cosine.type == 'CosineAnnealingLR' and cosine.end == epochs
+    # The cosine runs to the end of the train loop: MMEngine fills `end` from
+    # max_epochs, and T_max follows as end - begin (built here as it does).
+    assert 'end' not in cosine and 'T_max' not in cosine
+    built = built_scheduler(cosine, end=cfg.train_cfg.max_epochs)
+    assert cosine.type == 'CosineAnnealingLR' and built.end == epochs
     assert cosine.eta_min == 0 and cosine.convert_to_iter_based
     if heavy:
         (linear, ) = warmup
         assert (linear.type, linear.begin, linear.end) == ('LinearLR', 0, 5)
         assert linear.convert_to_iter_based
-        assert (cosine.begin, cosine.T_max) == (5, 195)
+        assert (built.begin, built.T_max) == (5, 195)
     else:
         assert warmup == []
-        assert (cosine.begin, cosine.T_max) == (0, 120)
+        assert (built.begin, built.T_max) == (0, 120)
 
     # Augmentation and targets.
     train_types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
@@ -130,3 +145,13 @@ def test_lr_follows_the_actual_batch_by_the_linear_rule(world_size, batch_size):
     lrs = {g['lr'] for g in wrapper.optimizer.param_groups}
     assert len(lrs) == 1
     assert math.isclose(lrs.pop(), 0.1 * world_size * batch_size / 256)
+
+
+def test_qarepvgg_classifier_is_the_b1g2_recipe_with_the_qa_block():
+    cfg = Config.fromfile(str(CONFIG_DIR / 'qarepvgg-b1g2_8xb32_120e_imagenet.py'))
+    plain = Config.fromfile(str(CONFIG_DIR / 'repvgg-b1g2_8xb32_120e_imagenet.py'))
+    assert cfg.model.backbone.pop('block') == 'qarepvgg'
+    assert cfg.model == plain.model and cfg.param_scheduler == plain.param_scheduler
+    model = MODELS.build(Config.fromfile(
+        str(CONFIG_DIR / 'qarepvgg-b1g2_8xb32_120e_imagenet.py')).model)
+    assert type(model.backbone.stage1[0]).__name__ == 'QARepVGGBlock'

@@ -11,6 +11,7 @@ from torch import nn
 import repvgg_seg  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / 'configs' / 'demo' / 'pspnet_repvgg_toy_cityscapes.py'
 
 # config: (dilated 3x3 convs in the backbone, backbone type)
 TABLE8 = {
@@ -57,8 +58,9 @@ def test_table8_config_has_the_paper_recipe(name):
     assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9,
                                                weight_decay=1e-4)
     (poly, ) = cfg.param_scheduler
-    assert (poly.type, poly.power, poly.end, poly.by_epoch) == ('PolyLR', 0.9,
-                                                                7440, False)
+    # The decay ends with the train loop (MMEngine fills `end` = max_iters).
+    assert 'end' not in poly
+    assert (poly.type, poly.power, poly.by_epoch) == ('PolyLR', 0.9, False)
     assert cfg.train_cfg.max_iters == 7440
     # 2 images per GPU x 8 GPUs = 16; 2975 images / 16 x 40 epochs ~ 7440.
     assert cfg.train_dataloader.batch_size == 2
@@ -104,3 +106,22 @@ def test_config_with_unknown_arch_fails_clearly():
     cfg.model.backbone.arch = 'B5'
     with pytest.raises(KeyError, match='Unknown RepVGG arch'):
         MODELS.build(cfg.model)
+
+
+def test_a_shortened_run_decays_to_eta_min(toy_cityscapes, tmp_path):
+    """--cfg-options train_cfg.max_iters=N ends the poly decay at N, because
+    the configs leave the scheduler's end to the train loop."""
+    from repvgg_seg.engine import setup_train_cfg
+    from repvgg_seg.engine.cli import build_runner
+    from repvgg_seg.apis import load_config
+    cfg = load_config(DEMO, {
+        'train_dataloader.dataset.data_root': str(toy_cityscapes),
+        'val_dataloader.dataset.data_root': str(toy_cityscapes),
+        'train_dataloader.batch_size': 2,
+        'train_cfg.max_iters': 3, 'train_cfg.val_interval': 100,
+        'default_hooks.checkpoint.interval': 100})
+    runner = build_runner(setup_train_cfg(cfg, str(DEMO), str(tmp_path / 'w')))
+    runner.train()
+    (poly, ) = runner.param_schedulers
+    assert poly.end == 3
+    assert runner.optim_wrapper.get_lr()['lr'][0] == pytest.approx(1e-4, rel=1e-9)

@@ -16,8 +16,8 @@ from repvgg_seg.datasets.cityscapes_prep import (
     CityscapesConversionError, CityscapesLayoutError,
     check_cityscapes_layout, convert_polygons_to_train_ids, train_id_path,
     write_split_lists)
-from repvgg_seg.datasets.toy_cityscapes import (TOY_TRAIN_ID_SET,
-                                                generate_toy_cityscapes)
+from repvgg_seg.toydata.cityscapes_layout import generate_toy_cityscapes
+from repvgg_seg.toydata.street_geometry import TOY_TRAIN_ID_SET
 
 REPO = Path(__file__).resolve().parents[2]
 NUM_TRAIN, NUM_VAL = 3, 2
@@ -264,6 +264,7 @@ def test_cli_reports_missing_root(tmp_path):
     missing = str(tmp_path / 'no_cityscapes_here')
     proc = _run_cli(missing)
     assert proc.returncode == 1
-    assert f'error: Cityscapes data root does not exist: {missing}' in (
+    assert ('error: CityscapesLayoutError: Cityscapes data root does not '
+            f'exist: {missing}') in (
         proc.stderr)
     assert 'Traceback' not in proc.stdout + proc.stderr

@@ -14,7 +14,7 @@ from mmseg.registry import DATASETS, TRANSFORMS
 
 import repvgg_seg.datasets.transforms  # noqa: F401  (registers transforms)
 from repvgg_seg.datasets.imagenet import ImageNetDataset
-from repvgg_seg.datasets.toy_imagefolder import generate_toy_imagefolder
+from repvgg_seg.toydata.imagefolder import generate_toy_imagefolder
 
 
 def _write_image(path, size: int = 8, value: int = 0) -> str:

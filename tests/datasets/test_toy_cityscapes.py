@@ -13,12 +13,12 @@ from matplotlib.path import Path as PolyPath
 
 from repvgg_seg.datasets.cityscapes_prep import (
     check_cityscapes_layout, convert_polygons_to_train_ids)
-from repvgg_seg.datasets.toy_cityscapes import (DEFAULT_CITIES, SPLITS,
-                                                TOY_LABELS, TOY_TRAIN_ID_SET,
-                                                TOY_TRAIN_IDS,
-                                                generate_toy_cityscapes,
-                                                render_toy_scene,
-                                                toy_image_stem, toy_rng)
+from repvgg_seg.toydata.cityscapes_layout import (DEFAULT_CITIES, SPLITS,
+                                                  generate_toy_cityscapes,
+                                                  toy_image_stem, toy_rng)
+from repvgg_seg.toydata.street_geometry import (TOY_LABELS, TOY_TRAIN_ID_SET,
+                                                TOY_TRAIN_IDS)
+from repvgg_seg.toydata.street_painting import render_toy_scene
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = (128, 64)  # (W, H)

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from conftest import DEMO_CONFIG, REPO
 from repvgg_seg.datasets.checks import DatasetFilesError
 from repvgg_seg.engine import setup_test_cfg, setup_train_cfg
-from repvgg_seg.engine.setup import _replace_syncbn
+from repvgg_seg.engine.distributed import _replace_syncbn
 
 TOY_CLS = REPO / 'configs' / 'imagenet' / 'repvgg-toy_imagefolder.py'
 

@@ -8,11 +8,10 @@ import torch
 
 from conftest import DEMO_CONFIG, REPO
 from numerics import randomize_bn, rel_err
-from repvgg_seg.benchmark.segmentor import (SegmentorForward, build_segmentor,
-                                            is_deployed, load_config)
+from repvgg_seg.apis import (SegmentorForward, build_segmentor,
+                             is_deployed, load_config)
 from repvgg_seg.deploy import switch_to_deploy
-from repvgg_seg.export import (OnnxInputSizeError, export_segmentor, ort_run,
-                               ort_session)
+from repvgg_seg.export import export_segmentor, ort_run, ort_session
 
 
 @pytest.fixture(scope='module')
@@ -41,10 +40,23 @@ def test_export_matches_pytorch(trained_form, tmp_path, resize):
     assert rel_err(out, expected) < 1e-4
 
 
-def test_input_size_pooling_cannot_express_is_refused(trained_form, tmp_path):
-    with pytest.raises(OnnxInputSizeError, match='multiple of 6'):
-        export_segmentor(switch_to_deploy(copy.deepcopy(trained_form)),
-                         tmp_path / 'x.onnx', (1, 3, 64, 64))
+@pytest.mark.parametrize('hw,static', [((64, 64), True), ((160, 320), False)])
+def test_any_input_size_exports_exactly(trained_form, tmp_path, hw, static):
+    """Bins 3 and 6 do not divide 8x8 or 20x40 features: pyramid pooling is
+    written out as the exact adaptive-pooling means, fixed or free size."""
+    deployed = switch_to_deploy(copy.deepcopy(trained_form))
+    path = tmp_path / 'any.onnx'
+    result = export_segmentor(deployed, path, (1, 3, *hw), dynamic_shape=not static)
+    assert result.check.ok and result.check.rel_max_err < 1e-4
+    session = ort_session(path)
+    dims = session.get_inputs()[0].shape
+    assert (dims[2:] == list(hw)) == static
+    if not static:  # one file for whole images and slide crops alike
+        for other in ((160, 160), (96, 200)):
+            x = torch.randn(1, 3, *other)
+            with torch.no_grad():
+                expected = SegmentorForward(deployed, resize_to_input=True)(x)
+            assert rel_err(torch.from_numpy(ort_run(session, x)), expected) < 1e-4
 
 
 def load_tool():

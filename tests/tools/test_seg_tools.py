@@ -117,14 +117,17 @@ def test_resume_after_kill_loses_nothing(toy_cityscapes, tmp_path, tool_env):
     # Validation right after each checkpoint, as in the real configs: what it
     # does to the RNGs must not make the resumed run differ.
     intervals = dict(val_interval=2, ckpt_interval=2)
+    # The killed run is started long so that it is still running when killed;
+    # the lr schedule (which ends with the train loop) is pinned for both.
+    pinned = ['param_scheduler.0.end=600']
     straight = tmp_path / 'straight'
     run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir', str(straight),
-              *data_options(toy_cityscapes, 8, **intervals)], tool_env)
+              *data_options(toy_cityscapes, 8, **intervals), *pinned], tool_env)
 
     killed = tmp_path / 'killed'
     proc = subprocess.Popen(
         [sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir',
-         str(killed), *data_options(toy_cityscapes, 400, **intervals)],
+         str(killed), *data_options(toy_cityscapes, 400, **intervals), *pinned],
         cwd=REPO, env=tool_env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
@@ -144,7 +147,8 @@ def test_resume_after_kill_loses_nothing(toy_cityscapes, tmp_path, tool_env):
     assert saved in (4, 6), f'killed too late, after iter_{saved}'
     resumed = run_tool(['tools/train.py', str(DEMO_CONFIG), '--work-dir',
                         str(killed), '--resume',
-                        *data_options(toy_cityscapes, 8, **intervals)], tool_env)
+                        *data_options(toy_cityscapes, 8, **intervals), *pinned],
+                       tool_env)
     assert f'resumed epoch: 0, iter: {saved}' in resumed.stdout
 
     a = load_checkpoint_file(straight / 'iter_8.pth')
@@ -234,3 +238,37 @@ def test_missing_imagenet_weights_and_checkpoint_are_clear(tool_env):
     proc = run_tool(['tools/test.py', str(DEMO_CONFIG), 'missing.pth'], tool_env,
                     check=False)
     assert proc.returncode == 1 and 'Checkpoint file not found: missing.pth' in proc.stderr
+
+
+def test_exported_model_is_tested_like_the_checkpoint(trained, toy_cityscapes,
+                                                      tmp_path, tool_env):
+    """tools/test.py CONFIG model.onnx: mmseg's test loop (slide inference on
+    160x160 crops here) with onnxruntime doing the forward gives the
+    --deploy metrics and labels."""
+    onnx_file = tmp_path / 'demo.onnx'
+    run_tool(['tools/export_onnx.py', str(DEMO_CONFIG), str(trained), '--shape',
+              '160', '320', '--no-resize', '--out', str(onnx_file)], tool_env)
+    common = [str(DEMO_CONFIG), *data_options(toy_cityscapes, 6)]
+    deployed = run_tool(['tools/test.py', common[0], str(trained), *common[1:],
+                         '--deploy', '--work-dir', str(tmp_path / 'd'), '--out',
+                         str(tmp_path / 'pred_pt')], tool_env)
+    exported = run_tool(['tools/test.py', common[0], str(onnx_file), *common[1:],
+                         '--work-dir', str(tmp_path / 'o'), '--out',
+                         str(tmp_path / 'pred_onnx')], tool_env)
+    assert 'RepVGGDeployHook: testing' not in exported.stdout
+    assert METRICS.findall(exported.stdout) == METRICS.findall(deployed.stdout) != []
+    pt, ort = label_maps(tmp_path / 'pred_pt'), label_maps(tmp_path / 'pred_onnx')
+    assert len(pt) == 4 and pt.keys() == ort.keys()
+    same = sum((pt[k] == ort[k]).sum() for k in pt) / sum(v.size for v in pt.values())
+    assert same > 0.9999
+
+    # The fixed-size error remains only for files exported with a fixed shape.
+    fixed = tmp_path / 'fixed.onnx'
+    run_tool(['tools/export_onnx.py', str(DEMO_CONFIG), str(trained), '--shape',
+              '160', '320', '--static-shape', '--out', str(fixed)], tool_env)
+    proc = run_tool(['tools/test.py', common[0], str(fixed), *common[1:],
+                     '--work-dir', str(tmp_path / 'f')], tool_env, check=False)
+    assert proc.returncode == 1
+    assert 'exported for 160x320 inputs' in proc.stderr
+    assert 'Export again with --shape 160 160' in proc.stderr
+    assert 'Traceback' not in proc.stderr

@@ -6,16 +6,11 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
-# Cosine per iteration (not per epoch), to 0 at the end.
+# Cosine per iteration (not per epoch), to 0 at the end of the train loop
+# (no `end`/`T_max`: MMEngine takes them from max_epochs, shortened runs too).
 param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        T_max=120,
-        eta_min=0.0,
-        by_epoch=True,
-        begin=0,
-        end=120,
-        convert_to_iter_based=True)
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0,
+         convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=120, val_interval=1)
 val_cfg = dict()

@@ -10,13 +10,8 @@ param_scheduler = [
         begin=0,
         end=5,
         convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=195,
-        eta_min=0.0,
-        by_epoch=True,
-        begin=5,
-        end=200,
-        convert_to_iter_based=True)
+    # To the end of the train loop (MMEngine fills `end`, T_max = end - 5).
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=5,
+         convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)

@@ -3,15 +3,9 @@
 # 40 x 186 = 7440 iterations.
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        power=0.9,
-        eta_min=0.0,
-        begin=0,
-        end=7440,
-        by_epoch=False)
-]
+# No `end`: MMEngine ends the decay with the train loop, so a run shortened
+# with --cfg-options train_cfg.max_iters=N still decays to eta_min.
+param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=0.0, begin=0, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=7440, val_interval=744)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
@@ -25,6 +19,8 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # RNG states go into checkpoints, so --resume continues bit for bit.
     rng_state=dict(type='RNGStateHook'),
+    # Checkpoints readable by a plain torch.load(weights_only=True).
+    portable_checkpoint=dict(type='PortableCheckpointHook'),
     visualization=dict(type='SegVisualizationHook'))
 # With --auto-scale-lr the lr follows the actual global batch (linear rule).
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -7,6 +7,8 @@ import torch
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
+from .portable_checkpoint_hook import from_portable
+
 
 def get_rng_state() -> Dict[str, Any]:
     """The torch (CPU and CUDA), numpy and Python RNG states."""
@@ -53,7 +55,8 @@ class RNGStateHook(Hook):
         checkpoint['rng_state'] = get_rng_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get('rng_state')
+        # This hook runs before PortableCheckpointHook restores numpy arrays.
+        state = from_portable(checkpoint.get('rng_state'))
         if state is not None:
             set_rng_state(state)
 

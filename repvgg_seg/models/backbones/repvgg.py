@@ -7,71 +7,28 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from repvgg_seg.archs import ARCH_SETTINGS, paper_groups
 from repvgg_seg.checkpoint import load_repvgg_pretrained
-from ..layers.repvgg_block import RepVGGBlock
+from ..layers import QARepVGGBlock, RepVGGBlock
 
 PerLayer = Union[int, Sequence[int]]
 
-# Layers per stage (stage 0 is the stem) and width multipliers (a, b), Table 2-3.
-_A_LAYERS = (1, 2, 4, 14, 1)
-_B_LAYERS = (1, 4, 6, 16, 1)
-_FAMILIES = {
-    'A0': (_A_LAYERS, (0.75, 2.5)),
-    'A1': (_A_LAYERS, (1, 2.5)),
-    'A2': (_A_LAYERS, (1.5, 2.75)),
-    'B0': (_B_LAYERS, (1, 2.5)),
-    'B1': (_B_LAYERS, (2, 4)),
-    'B2': (_B_LAYERS, (2.5, 5)),
-    'B3': (_B_LAYERS, (3, 5)),
-}
-_GROUPED_VARIANTS = {'B1': (2, 4), 'B2': (2, 4), 'B3': (2, 4)}
-
-
-def paper_widths(a: float, b: float) -> Tuple[int, ...]:
-    """Stage widths ``(min(64, 64a), 64a, 128a, 256a, 512b)``."""
-    return (min(64, int(64 * a)), int(64 * a), int(128 * a), int(256 * a),
-            int(512 * b))
-
-
-def paper_groups(num_blocks: Sequence[int], groups: int) -> Tuple[Tuple[int, ...], ...]:
-    """The paper's group-wise pattern: ``groups`` on layers 2, 4, 6, ... counted
-    from 1 at the first layer of stage 1 (0-based); never the stem or stage 4.
-    """
-    per_stage = [(1, ) * num_blocks[0]]
-    layer = 0
-    for stage in range(1, 5):
-        stage_groups = []
-        for _ in range(num_blocks[stage]):
-            layer += 1
-            grouped = stage < 4 and layer % 2 == 0
-            stage_groups.append(groups if grouped else 1)
-        per_stage.append(tuple(stage_groups))
-    return tuple(per_stage)
-
-
-def _paper_arch(name: str) -> Dict:
-    family, _, groups = name.partition('g')
-    num_blocks, (a, b) = _FAMILIES[family]
-    return dict(num_blocks=num_blocks, widths=paper_widths(a, b),
-                groups=int(groups) if groups else 1)
-
-
-ARCH_NAMES = tuple(
-    list(_FAMILIES) +
-    [f'{family}g{g}' for family, gs in _GROUPED_VARIANTS.items() for g in gs])
-ARCH_SETTINGS = {name: _paper_arch(name) for name in sorted(ARCH_NAMES)}
+BLOCKS = {'repvgg': RepVGGBlock, 'qarepvgg': QARepVGGBlock}
 
 
 def _per_layer(value: PerLayer, num_layers: int, what: str,
                stage: int) -> Tuple[int, ...]:
-    """Expand an int to one value per layer, or check a per-layer sequence."""
-    if isinstance(value, int):
-        return (value, ) * num_layers
-    values = tuple(value)
-    if len(values) != num_layers or not all(isinstance(v, int) for v in values):
+    """Expand an int to one value per layer, or check a per-layer sequence;
+    every value must be a positive int."""
+    values = (value, ) * num_layers if isinstance(value, int) else tuple(value)
+    if len(values) != num_layers or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise ValueError(
             f'{what}[{stage}] must be an int or a sequence of {num_layers} ints '
             f'(stage {stage} has {num_layers} layers), got {value!r}')
+    if min(values) < 1:
+        raise ValueError(f'{what}[{stage}] must be positive (1 = no '
+                         f'{what[:-1]}), got {value!r}')
     return values
 
 
@@ -121,6 +78,10 @@ class RepVGG(BaseModule):
             every 3x3 conv of the stage, or one per layer. Default: ``(1,) * 5``.
         out_indices (Sequence[int]): Stages whose outputs ``forward`` returns.
             Default: ``(4, )``.
+        block (str): ``'repvgg'`` (:class:`RepVGGBlock`, the paper's) or
+            ``'qarepvgg'`` (:class:`QARepVGGBlock`: BN only on the 3x3 branch
+            and after the sum, for INT8 deployment). Both deploy to the same
+            plain form. Default: 'repvgg'.
         deploy (bool): Build the fused plain form (3x3 conv + bias + ReLU per
             layer). Default: False.
         norm_cfg (dict): BatchNorm config (BN or SyncBN).
@@ -146,6 +107,7 @@ class RepVGG(BaseModule):
                  strides: Sequence[PerLayer] = (2, 2, 2, 2, 2),
                  dilations: Sequence[PerLayer] = (1, 1, 1, 1, 1),
                  out_indices: Sequence[int] = (4, ),
+                 block: str = 'repvgg',
                  deploy: bool = False,
                  norm_cfg: Dict = dict(type='BN', requires_grad=True),
                  act_cfg: Dict = dict(type='ReLU'),
@@ -171,6 +133,11 @@ class RepVGG(BaseModule):
         if frozen_stages not in range(-1, self.num_stages):
             raise ValueError(f'frozen_stages must be in -1..4, got {frozen_stages}')
 
+        if block not in BLOCKS:
+            raise ValueError(f'block must be one of {", ".join(BLOCKS)}, got '
+                             f'{block!r}')
+        self.block = block
+        block_cls = BLOCKS[block]
         groups = self.arch['groups']
         if isinstance(groups, int):
             groups = paper_groups(num_blocks, groups)
@@ -200,7 +167,7 @@ class RepVGG(BaseModule):
             blocks = []
             for j in range(num_blocks[i]):
                 blocks.append(
-                    RepVGGBlock(
+                    block_cls(
                         channels, widths[i], stride=self.layer_strides[i][j],
                         dilation=self.layer_dilations[i][j],
                         groups=self.layer_groups[i][j], deploy=deploy,
@@ -216,6 +183,7 @@ class RepVGG(BaseModule):
     def _first_layer_stride(stride: PerLayer, num_layers: int,
                             stage: int) -> Tuple[int, ...]:
         if isinstance(stride, int):
+            _per_layer(stride, 1, 'strides', stage)
             return (stride, ) + (1, ) * (num_layers - 1)
         return _per_layer(stride, num_layers, 'strides', stage)
 

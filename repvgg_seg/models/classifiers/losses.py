@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from repvgg_seg.datasets.batch_augments import one_hot
+from .mixup import check_labels
 
 
 @MODELS.register_module()
@@ -12,10 +12,11 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
 
     The target distribution ``q`` is ``(1 - eps) * t + eps / K`` where ``t``
     is the one-hot vector of an integer label, or a soft target row (e.g. from
-    mixup) as given. Smoothing is linear in ``t``, so smoothing a mixup of
-    one-hot targets equals mixing the smoothed targets: mixup can run before
-    the loss without knowing about smoothing. With integer labels this is
-    ``F.cross_entropy(logits, labels, label_smoothing=eps)``.
+    mixup) as given. This is ``F.cross_entropy(logits, target,
+    label_smoothing=eps)`` for both kinds of target: torch smooths
+    probability targets the same way. Smoothing is linear in ``t``, so
+    smoothing a mixup of one-hot targets equals mixing the smoothed targets:
+    mixup can run before the loss without knowing about smoothing.
 
     Args:
         label_smoothing (float): ``eps`` in [0, 1). Defaults to 0 (plain
@@ -32,35 +33,16 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
         self.label_smoothing = float(label_smoothing)
         self.loss_weight = float(loss_weight)
 
-    def soft_targets(self, target: Tensor, num_classes: int) -> Tensor:
-        """The smoothed target distribution ``(B, num_classes)``.
-
-        Args:
-            target (Tensor): Integer labels ``(B,)`` or soft targets
-                ``(B, num_classes)`` whose rows sum to 1.
-            num_classes (int): Number of classes ``K``.
-
-        Returns:
-            Tensor: Rows that sum to 1, in float32 or the targets' dtype.
-        """
-        if not target.dtype.is_floating_point:
-            return one_hot(target, num_classes, self.label_smoothing)
-        if target.dim() != 2 or target.shape[1] != num_classes:
-            raise ValueError(f'soft targets must have shape (B, {num_classes}), '
-                             f'got {tuple(target.shape)}')
-        eps = self.label_smoothing
-        return target * (1.0 - eps) + eps / num_classes
-
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         """Mean loss over the batch.
 
         Args:
             logits (Tensor): ``(B, K)`` unnormalised scores.
-            target (Tensor): Integer labels ``(B,)`` or soft targets
-                ``(B, K)``.
+            target (Tensor): Integer labels ``(B,)`` (or a ``(B, 1)``
+                column) or soft targets ``(B, K)`` whose rows sum to 1.
 
         Returns:
-            Tensor: Scalar loss.
+            Tensor: Scalar loss, in float32 at least.
         """
         if logits.dim() != 2:
             raise ValueError(f'logits must have shape (B, K), got '
@@ -68,13 +50,23 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
         if target.shape[0] != logits.shape[0]:
             raise ValueError(f'{target.shape[0]} targets for a batch of '
                              f'{logits.shape[0]}')
-        q = self.soft_targets(target.to(logits.device), logits.shape[1])
-        # log_softmax in float32 at least: under AMP the logits may be half.
-        log_p = F.log_softmax(logits.float(), dim=1)
-        loss = -(q.to(log_p.dtype) * log_p).sum(dim=1).mean()
+        num_classes = logits.shape[1]
+        target = target.to(logits.device)
+        if target.dtype.is_floating_point:
+            if target.dim() != 2 or target.shape[1] != num_classes:
+                raise ValueError(f'soft targets must have shape '
+                                 f'(B, {num_classes}), got '
+                                 f'{tuple(target.shape)}')
+            # F.cross_entropy wants probability targets in the logits' dtype.
+            target = target.float()
+        else:
+            target = check_labels(target, num_classes)
+        # float32 at least: under AMP the logits may be half, and a half
+        # log-softmax loses the small probabilities smoothing relies on.
+        loss = F.cross_entropy(logits.float(), target,
+                               label_smoothing=self.label_smoothing)
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
         return (f'label_smoothing={self.label_smoothing}, '
                 f'loss_weight={self.loss_weight}')
-

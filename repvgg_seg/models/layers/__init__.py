@@ -1,3 +1,4 @@
+from .qarepvgg_block import QARepVGGBlock
 from .repvgg_block import RepVGGBlock
 
-__all__ = ['RepVGGBlock']
+__all__ = ['QARepVGGBlock', 'RepVGGBlock']

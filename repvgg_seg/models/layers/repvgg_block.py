@@ -12,6 +12,13 @@ from repvgg_seg.deploy.convert import Reparameterizable
 from repvgg_seg.deploy.fusion import fuse_repvgg_branches
 
 
+def _require_batchnorm(norm: nn.Module, norm_cfg: Dict) -> None:
+    if not isinstance(norm, _BatchNorm):
+        raise TypeError(
+            'RepVGG needs BatchNorm (BN or SyncBN) to re-parameterize; '
+            f'got norm_cfg={norm_cfg}')
+
+
 class RepVGGBlock(BaseModule, Reparameterizable):
     """``ReLU(BN(conv3x3(x)) + BN(conv1x1(x)) + BN(x))``, or its fused 3x3 form.
 
@@ -63,22 +70,28 @@ class RepVGGBlock(BaseModule, Reparameterizable):
         if deploy:
             self.branch_reparam = self._build_reparam_conv()
         else:
-            self.branch_3x3 = ConvModule(
-                in_channels, out_channels, 3, stride=stride, padding=dilation,
-                dilation=dilation, groups=groups, norm_cfg=norm_cfg,
-                act_cfg=None)
-            self.branch_1x1 = ConvModule(
-                in_channels, out_channels, 1, stride=stride, padding=0,
-                groups=groups, norm_cfg=norm_cfg, act_cfg=None)
-            if in_channels == out_channels and stride == 1:
-                self.branch_identity = build_norm_layer(norm_cfg, in_channels)[1]
-            else:
-                self.branch_identity = None
-            if not isinstance(self.branch_3x3.norm, _BatchNorm):
-                raise TypeError(
-                    f'RepVGG needs BatchNorm (BN or SyncBN) to re-parameterize; '
-                    f'got norm_cfg={norm_cfg}')
+            self._build_branches()
         self.act = build_activation_layer(act_cfg) if act_cfg else nn.Identity()
+
+    # Modules of the training form, removed by switch_to_deploy.
+    _branch_names = ('branch_3x3', 'branch_1x1', 'branch_identity')
+
+    @property
+    def has_identity(self) -> bool:
+        """Whether the block has an identity branch (same width, stride 1)."""
+        return self.in_channels == self.out_channels and self.stride == 1
+
+    def _build_branches(self) -> None:
+        self.branch_3x3 = ConvModule(
+            self.in_channels, self.out_channels, 3, stride=self.stride,
+            padding=self.dilation, dilation=self.dilation, groups=self.groups,
+            norm_cfg=self.norm_cfg, act_cfg=None)
+        self.branch_1x1 = ConvModule(
+            self.in_channels, self.out_channels, 1, stride=self.stride,
+            padding=0, groups=self.groups, norm_cfg=self.norm_cfg, act_cfg=None)
+        self.branch_identity = (build_norm_layer(self.norm_cfg, self.in_channels)[1]
+                                if self.has_identity else None)
+        _require_batchnorm(self.branch_3x3.norm, self.norm_cfg)
 
     @property
     def deploy(self) -> bool:
@@ -132,5 +145,6 @@ class RepVGGBlock(BaseModule, Reparameterizable):
         conv.bias.copy_(bias.to(dense.dtype))
         conv.requires_grad_(dense.requires_grad)
         conv.train(self.training)
-        del self.branch_3x3, self.branch_1x1, self.branch_identity
+        for name in self._branch_names:
+            delattr(self, name)
         self.branch_reparam = conv

@@ -56,30 +56,33 @@ def _polygon(center: Tuple[float, float], radii: List[float],
     return np.round(np.stack([xs, ys], axis=1)).astype(np.int32)
 
 
+# Filled polygon shapes: the radius factor of each vertex, cycled around the
+# centre, and a fixed turn added to the random rotation. The rotation is
+# uniform, so the turn changes no statistics; it only pins down which exact
+# image a seed gives.
+_POLYGON_SHAPES: Dict[str, Tuple[Tuple[float, ...], float]] = dict(
+    square=((1.0, ) * 4, np.pi / 4),
+    diamond=((1.0, 0.55) * 2, 0.0),
+    triangle=((1.0, ) * 3, -np.pi / 2),
+    star=((1.0, 0.4) * 5, -np.pi / 2))
+
+
 def _draw_shape(img: np.ndarray, shape: str, center: Tuple[float, float],
                 radius: float, angle: float,
                 color: Tuple[int, int, int]) -> None:
     """Draw a filled ``shape`` in place."""
     cx, cy = center
     thickness = max(2, int(radius / 3))
-    if shape == 'circle':
+    if shape in _POLYGON_SHAPES:
+        factors, turn = _POLYGON_SHAPES[shape]
+        pts = _polygon(center, [radius * f for f in factors], angle + turn)
+        cv2.fillPoly(img, [pts], color, cv2.LINE_AA)
+    elif shape == 'circle':
         cv2.circle(img, (int(cx), int(cy)), int(radius), color, -1,
                    cv2.LINE_AA)
     elif shape == 'ring':
         cv2.circle(img, (int(cx), int(cy)), int(radius - thickness / 2),
                    color, thickness, cv2.LINE_AA)
-    elif shape == 'square':
-        pts = _polygon(center, [radius] * 4, angle + np.pi / 4)
-        cv2.fillPoly(img, [pts], color, cv2.LINE_AA)
-    elif shape == 'diamond':
-        pts = _polygon(center, [radius, radius * 0.55] * 2, angle)
-        cv2.fillPoly(img, [pts], color, cv2.LINE_AA)
-    elif shape == 'triangle':
-        pts = _polygon(center, [radius] * 3, angle - np.pi / 2)
-        cv2.fillPoly(img, [pts], color, cv2.LINE_AA)
-    elif shape == 'star':
-        pts = _polygon(center, [radius, radius * 0.4] * 5, angle - np.pi / 2)
-        cv2.fillPoly(img, [pts], color, cv2.LINE_AA)
     elif shape == 'cross':
         for theta in (angle, angle + np.pi / 2):
             dx, dy = radius * np.cos(theta), radius * np.sin(theta)
@@ -96,7 +99,7 @@ def _draw_shape(img: np.ndarray, shape: str, center: Tuple[float, float],
                      (int(cx + dx + ox), int(cy + dy + oy)), color,
                      max(2, thickness // 2), cv2.LINE_AA)
     else:
-        raise ValueError(f'unknown shape {shape!r}')
+        raise ValueError(f'unknown shape {shape!r}; expected one of {SHAPES}')
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -180,6 +183,12 @@ def generate_toy_imagefolder(root: str,
     Returns:
         dict: ``root``, ``classes`` (list of names), ``num_train``,
         ``num_val``, ``classes_file`` and ``val_ann_file`` (paths).
+
+    Raises:
+        ValueError: On a bad count, a size below 16 or an unknown ``ext``.
+        FileExistsError: If ``root`` already holds ``train/``, ``val/`` or
+            ``meta/`` and ``overwrite`` is False.
+        OSError: If an image cannot be written.
     """
     if num_classes < 1 or train_per_class < 0 or val_per_class < 0:
         raise ValueError('num_classes must be >= 1 and the per-class counts '

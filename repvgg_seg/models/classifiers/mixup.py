@@ -1,12 +1,46 @@
 """Batch-level augmentation for classification: Mixup and soft targets.
 
-These run on collated, already float batches (in the classifier's data
-preprocessor), not per sample, so they are plain callables rather than
-registered transforms.
+These run on collated, already float batches inside the classifier's data
+preprocessor, not per sample, so they live with the model (``models`` does
+not import ``datasets``) and are plain callables rather than registered
+transforms.
 """
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
+
+
+def check_labels(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Validate integer class labels and return them as an int64 ``(B,)``.
+
+    Args:
+        labels (torch.Tensor): Integer labels ``(B,)``; a ``(B, 1)`` column
+            is flattened.
+        num_classes (int): Number of classes; labels must be in
+            ``[0, num_classes)``.
+
+    Returns:
+        torch.Tensor: The labels, flattened, as int64.
+
+    Raises:
+        TypeError: For floating or boolean labels.
+        ValueError: For another shape or a label out of range.
+    """
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise TypeError(
+            f'labels must be an integer tensor, got {labels.dtype}')
+    if labels.dim() == 2 and labels.shape[1] == 1:
+        labels = labels.reshape(-1)
+    if labels.dim() != 1:
+        raise ValueError(f'labels must have shape (B,), got '
+                         f'{tuple(labels.shape)}')
+    # Checked here because torch would index out of range instead: a device
+    # assert on CUDA, a bare IndexError on the CPU.
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f'labels must be in [0, {num_classes}), got range '
+                         f'[{int(labels.min())}, {int(labels.max())}]')
+    return labels.long()
 
 
 def one_hot(labels: torch.Tensor,
@@ -25,28 +59,19 @@ def one_hot(labels: torch.Tensor,
     Returns:
         torch.Tensor: ``(B, num_classes)`` rows that each sum to 1.
     """
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        raise TypeError(
-            f'labels must be an integer tensor, got {labels.dtype}')
-    if labels.dim() == 2 and labels.shape[1] == 1:
-        labels = labels.reshape(-1)
-    if labels.dim() != 1:
-        raise ValueError(f'labels must have shape (B,), got '
-                         f'{tuple(labels.shape)}')
+    labels = check_labels(labels, num_classes)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f'label_smoothing must be in [0, 1), got '
                          f'{label_smoothing}')
-    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f'labels must be in [0, {num_classes}), got range '
-                         f'[{int(labels.min())}, {int(labels.max())}]')
     off = label_smoothing / num_classes
-    targets = torch.full((labels.shape[0], num_classes),
-                         off,
-                         dtype=dtype,
-                         device=labels.device)
-    on = 1.0 - label_smoothing + off
-    targets.scatter_(1, labels.long().unsqueeze(1), on)
-    return targets
+    hot = F.one_hot(labels, num_classes).bool()
+    # Picking one of two values, each rounded once to ``dtype``, gives the
+    # nearest ``dtype`` numbers; ``(1 - eps) * onehot + eps / K`` in ``dtype``
+    # would round twice and could be an ulp off.
+    on_value = torch.tensor(1.0 - label_smoothing + off, dtype=dtype,
+                            device=labels.device)
+    off_value = torch.tensor(off, dtype=dtype, device=labels.device)
+    return torch.where(hot, on_value, off_value)
 
 
 class Mixup:

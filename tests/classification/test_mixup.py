@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from repvgg_seg.datasets.batch_augments import Mixup, one_hot
+from repvgg_seg.models.classifiers.mixup import Mixup, one_hot
 
 NUM_CLASSES = 10
 
