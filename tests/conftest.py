@@ -8,6 +8,13 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / 'configs' / 'demo' / 'pspnet_repvgg_toy_cityscapes.py'
 
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # pytest-xdist runs one worker per core: one thread each, or the workers'
+    # thread pools fight over the cores (several times slower, not faster).
+    import torch
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope='session', autouse=True)
 def private_cache(tmp_path_factory):
     """Caches the suite writes (the data check's) go to a temporary folder,

@@ -43,6 +43,9 @@ def main() -> int:
     args = parse_args()
     try:
         if args.segmentor:
+            if args.prefix or args.bn_eps != 1e-5:
+                raise ValueError('--prefix and --bn-eps are for backbone files; '
+                                 'with --segmentor the config sets both')
             deploy = args.to != 'train'
             model = save_segmentor(load_config(args.segmentor), args.src,
                                    args.dst, deploy=deploy)

@@ -78,11 +78,11 @@ def main(argv=None) -> int:
     except INPUT_ERRORS as err:
         return report_error(err, 2)
     free = [name for name, fixed in (('batch', args.static_batch),
-                                     ('height and width', args.static_shape))
-            if not fixed]
+                                     ('height', args.static_shape),
+                                     ('width', args.static_shape)) if not fixed]
     print(f'wrote {result.path} (opset {result.opset}): input '
           f'{result.input_shape} -> logits {result.output_shape}'
-          + (f'; {" and ".join(free)} free' if free else ''))
+          + (f'; free: {", ".join(free)}' if free else '; all sizes fixed'))
     print(f'onnxruntime vs PyTorch: {result.check}')
     return 0 if result.check.ok else 1
 

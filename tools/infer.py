@@ -57,7 +57,10 @@ def main(argv=None) -> int:
         model = load_inference_model(
             cfg, args.checkpoint, args.backend, deploy=args.deploy,
             device=args.device, strict=not args.non_strict,
-            example_image=first_readable_image(sources), export_dir=args.out_dir)
+            example_image=(first_readable_image(sources)
+                           if args.backend == 'onnxruntime'
+                           and not args.checkpoint.endswith('.onnx') else None),
+            export_dir=args.out_dir)
         segmenter = Segmenter(model, args.out_dir, args.label_ids, args.opacity)
     except (*INPUT_ERRORS, RuntimeError) as err:
         return report_error(err)

@@ -10,8 +10,8 @@ import argparse
 import sys
 
 from repvgg_seg.engine.cli import report_error
+from repvgg_seg.datasets.cityscapes_check import CityscapesLayoutError
 from repvgg_seg.datasets.cityscapes_prep import (CityscapesConversionError,
-                                                 CityscapesLayoutError,
                                                  convert_polygons_to_train_ids,
                                                  default_nproc)
 from repvgg_seg.toydata.cityscapes_layout import (DEFAULT_NUM_TRAIN,

@@ -12,10 +12,10 @@ import argparse
 import sys
 
 from repvgg_seg.engine.cli import report_error
+from repvgg_seg.datasets.cityscapes_check import (CityscapesLayoutError,
+                                                  DEFAULT_SPLITS)
 from repvgg_seg.datasets.cityscapes_prep import (CityscapesConversionError,
-                                                 CityscapesLayoutError,
                                                  ConversionSummary,
-                                                 DEFAULT_SPLITS,
                                                  convert_polygons_to_train_ids,
                                                  default_nproc,
                                                  write_split_lists)

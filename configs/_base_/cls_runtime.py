@@ -1,20 +1,10 @@
-# Runtime of the ImageNet classification configs: MMSegmentation's registries
-# (where repvgg_seg registers its classifier, transforms and Accuracy metric),
-# epoch-based logging and checkpoints, the best top-1 kept.
-default_scope = 'mmseg'
-custom_imports = dict(imports=['repvgg_seg'], allow_failed_imports=False)
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # tools/train.py switches this to gloo when no GPU is present.
-    dist_cfg=dict(backend='nccl'),
-)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+# Runtime of the ImageNet classification configs: the segmentation runtime
+# (MMSegmentation's registries, where repvgg_seg registers its classifier,
+# transforms and Accuracy metric) with a plain visualizer, epoch-based logging
+# and checkpoints, the best top-1 kept.
+_base_ = ['./default_runtime.py']
+visualizer = dict(type='Visualizer')
 log_processor = dict(by_epoch=True)
-log_level = 'INFO'
-load_from = None
-resume = False
 randomness = dict(seed=None, deterministic=False)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

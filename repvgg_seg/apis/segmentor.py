@@ -23,11 +23,13 @@ from mmengine.logging import print_log
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from repvgg_seg.checkpoint import (CheckpointMismatchError, describe_mismatch,
+from repvgg_seg.checkpoint import (describe_mismatch,
                                    extract_state_dict, fused_block_keys,
                                    load_state_dict_checked, read_checkpoint,
                                    refuse_overwrite)
+from repvgg_seg.datasets.checks import leaf_datasets
 from repvgg_seg.deploy import (Reparameterizable, remaining_batchnorms,
                                switch_to_deploy)
 
@@ -74,7 +76,6 @@ def build_segmentor(cfg: Config,
     Returns:
         nn.Module: The segmentor (an mmseg ``EncoderDecoder``), eval mode.
     """
-    import repvgg_seg  # noqa: F401  (registers the RepVGG backbone)
     from mmseg.registry import MODELS
 
     init_default_scope(cfg.get('default_scope', 'mmseg'))
@@ -100,9 +101,10 @@ def load_segmentor_weights(model: nn.Module, checkpoint: dict, source: str,
                            strict: bool = True) -> None:
     """Load a training-form or deploy-form segmentor checkpoint.
 
-    A deploy-form file has fused RepVGG blocks and may or may not have its
-    heads' conv+BN pairs fused too; the model is converted to match. An
-    auxiliary head in the file is skipped when the model has none.
+    A deploy-form file has fused RepVGG blocks, and its heads' conv+BN pairs
+    may be fused too (a whole segmentor through ``switch_to_deploy``); the
+    model is converted to match, decided from the keys. An auxiliary head in
+    the file is skipped when the model has none.
 
     Args:
         model (nn.Module): The segmentor, training form.
@@ -118,24 +120,26 @@ def load_segmentor_weights(model: nn.Module, checkpoint: dict, source: str,
         for module in model.modules():
             if isinstance(module, Reparameterizable):
                 module.switch_to_deploy()
-        try:
-            load_state_dict_checked(model, state, source=source)
-            return
-        except CheckpointMismatchError:
-            # Heads fused as well (the whole segmentor went through
-            # switch_to_deploy before saving); the failed load changed nothing.
+        if _heads_fused(model, state):
             switch_to_deploy(model)
     if strict:
         load_state_dict_checked(model, state, source=source)
         return
     problems = describe_mismatch(model, state, source)
-    model.load_state_dict(
-        {k: v for k, v in state.items()
-         if k in model.state_dict() and v.shape == model.state_dict()[k].shape},
-        strict=False)
+    own = model.state_dict()
+    model.load_state_dict({k: v for k, v in state.items()
+                           if k in own and v.shape == own[k].shape}, strict=False)
     if problems:
         print_log(f'--non-strict: loaded what fits; {problems}', logger='current',
                   level=30)
+
+
+def _heads_fused(model: nn.Module, state: dict) -> bool:
+    """Whether the checkpoint's heads went through ``switch_to_deploy``: the
+    model's head BNs have no statistics in it."""
+    head_bns = [f'{name}.running_mean' for name, m in model.named_modules()
+                if isinstance(m, _BatchNorm) and name.startswith('decode_head.')]
+    return bool(head_bns) and not any(k in state for k in head_bns)
 
 
 def dataset_meta_of(cfg: Config, checkpoint: dict) -> dict:
@@ -145,8 +149,7 @@ def dataset_meta_of(cfg: Config, checkpoint: dict) -> dict:
         return dict(meta['dataset_meta'])
     from mmseg.registry import DATASETS
     dataset_cfg = cfg.get('test_dataloader', {}).get('dataset', {})
-    while 'dataset' in dataset_cfg:  # wrappers (RepeatDataset, ...)
-        dataset_cfg = dataset_cfg['dataset']
+    dataset_cfg = leaf_datasets(dataset_cfg)[0] if dataset_cfg else {}
     dataset_cls = DATASETS.get(dataset_cfg.get('type', 'CityscapesDataset'))
     metainfo = dict(getattr(dataset_cls, 'METAINFO', {}))
     metainfo.update(dataset_cfg.get('metainfo') or {})

@@ -13,6 +13,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+from repvgg_seg.text import first_few
+
 StateDict = Dict[str, Tensor]
 
 
@@ -128,7 +130,7 @@ def _select_prefix(state: StateDict, prefix: str) -> StateDict:
         roots = sorted({k.split('.', 1)[0] + '.' for k in state})
         raise CheckpointLayoutError(
             f'No key starts with prefix={prefix!r}; the top-level prefixes in '
-            f'the checkpoint are: {", ".join(roots[:10])}')
+            f'the checkpoint are: {first_few(roots, 10)}')
     return selected
 
 
@@ -148,7 +150,7 @@ def detect_layout(keys: List[str]) -> _Layout:
         examples = '; '.join(f'{lay.name}: {lay.example}' for lay in LAYOUTS)
         raise CheckpointLayoutError(
             f'No RepVGG weights recognised. Known layouts ({examples}). '
-            f'First keys of this checkpoint: {", ".join(keys[:8])}')
+            f'First keys of this checkpoint: {first_few(keys, 8)}')
     if len(found) > 1:
         names = ', '.join(f'{lay.name} ({n} keys)' for lay, n in found)
         raise CheckpointLayoutError(f'Keys of several RepVGG layouts are mixed: '

@@ -1,12 +1,13 @@
 """Loading RepVGG weights into a backbone, and writing converted checkpoints."""
 import os
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from repvgg_seg.deploy.fusion import fuse_repvgg_state_dict
+from repvgg_seg.text import first_few
 from .describe import describe_state
 from .layouts import (ConvertedCheckpoint, extract_state_dict,
                       to_repvgg_seg_layout)
@@ -23,13 +24,9 @@ class DeployCheckpointError(CheckpointMismatchError):
     """A fused (deploy-form) checkpoint was given to a training-form model."""
 
 
-def _name_keys(keys: List[str], limit: int = 4) -> str:
-    shown = ', '.join(keys[:limit])
-    return shown + (f' ... ({len(keys)} in all)' if len(keys) > limit else '')
-
-
 def describe_mismatch(module: nn.Module, state_dict: Dict[str, Tensor],
-                      source: str = 'checkpoint', fix: Optional[str] = None) -> str:
+                      source: str = 'checkpoint', fix: Optional[str] = None,
+                      ignore_missing: Tuple[str, ...] = ()) -> str:
     """Why ``state_dict`` does not fit ``module``, or ``''`` when it does.
 
     Missing ``num_batches_tracked`` buffers are tolerated (some releases drop
@@ -40,7 +37,8 @@ def describe_mismatch(module: nn.Module, state_dict: Dict[str, Tensor],
     """
     own = module.state_dict()
     missing = [k for k in own if k not in state_dict
-               and not k.endswith('num_batches_tracked')]
+               and not k.endswith('num_batches_tracked')
+               and not k.startswith(ignore_missing)]
     unexpected = [k for k in state_dict if k not in own]
     wrong_shape = [
         f'{k} (checkpoint {tuple(v.shape)}, model {tuple(own[k].shape)})'
@@ -48,11 +46,11 @@ def describe_mismatch(module: nn.Module, state_dict: Dict[str, Tensor],
     ]
     problems = []
     if missing:
-        problems.append(f'missing in checkpoint: {_name_keys(missing)}')
+        problems.append(f'missing in checkpoint: {first_few(missing)}')
     if unexpected:
-        problems.append(f'not in model: {_name_keys(unexpected)}')
+        problems.append(f'not in model: {first_few(unexpected)}')
     if wrong_shape:
-        problems.append(f'shape mismatch: {_name_keys(wrong_shape)}')
+        problems.append(f'shape mismatch: {first_few(wrong_shape)}')
     if not problems:
         return ''
     ours = describe_state(own)
@@ -67,9 +65,10 @@ def _fit_hint(own: Dict, state: Dict) -> str:
     fused_ckpt = any('.branch_reparam.' in k for k in state)
     fused_model = any('.branch_reparam.' in k for k in own)
     if fused_ckpt and not fused_model:
-        return ('this is a deploy-form checkpoint; tools/infer.py, '
-                'tools/benchmark.py and tools/export_onnx.py take it as it is, '
-                'or build the model with model.backbone.deploy=True')
+        return ('this is a deploy-form checkpoint: tools/infer.py, '
+                'tools/benchmark.py, tools/export_onnx.py and tools/quantize.py '
+                'take it as it is; test the training checkpoint with '
+                'tools/test.py --deploy')
     if fused_model and not fused_ckpt:
         return ('the config builds the deploy form (model.backbone.deploy=True) '
                 'but the checkpoint is training-form: drop that setting (tools/'
@@ -125,7 +124,7 @@ def load_repvgg_pretrained(backbone: nn.Module, filename: PathLike,
     if converted.unmapped:
         raise CheckpointMismatchError(
             f'{source} has backbone weights that RepVGG has no place for: '
-            f'{_name_keys(converted.unmapped)}')
+            f'{first_few(converted.unmapped)}')
     state = converted.backbone
     if converted.form == 'deploy' and not backbone.deploy:
         raise DeployCheckpointError(
@@ -196,7 +195,7 @@ def convert_checkpoint_file(src: PathLike, dst: PathLike, to: str = 'train',
     if converted.unmapped:
         raise CheckpointMismatchError(
             f'{src} has backbone weights RepVGG has no place for: '
-            f'{_name_keys(converted.unmapped)}')
+            f'{first_few(converted.unmapped)}')
     if to == 'deploy' and converted.form == 'train':
         converted.backbone = fuse_repvgg_state_dict(converted.backbone, eps)
         converted.form = 'deploy'

@@ -108,7 +108,12 @@ def _read_safely(read: Callable[[], Any], source: str) -> Any:
     except pickle.UnpicklingError as err:
         detail = str(err).strip().splitlines()
         reason = next((line for line in detail if 'GLOBAL' in line or
-                       'Unsupported' in line), detail[0] if detail else '')
+                       'Unsupported' in line), None)
+        if reason is None:  # not a refused object: the pickle itself is broken
+            raise CheckpointFileError(
+                f'{source}: damaged checkpoint, its pickled data cannot be read '
+                f'({detail[0] if detail else type(err).__name__}). Use another '
+                'checkpoint or fetch it again.') from None
         raise UnsafeCheckpointError(
             f'Refusing to load {source}: it contains pickled objects beyond '
             'tensors, containers and the allow-listed mmengine/numpy types, '
@@ -143,7 +148,10 @@ def load_checkpoint_file(filename: Union[str, os.PathLike],
         return _read_safely(
             lambda: torch.load(filename, map_location=map_location,
                                weights_only=True), filename)
-    except (RuntimeError, EOFError, IndexError, zipfile.BadZipFile) as err:
+    except CheckpointFileError:
+        raise
+    except (RuntimeError, EOFError, IndexError, KeyError, ValueError,
+            zipfile.BadZipFile) as err:
         # What torch raises for damaged archives and pickles.
         raise CheckpointFileError(
             f'{filename}: damaged checkpoint, torch could not read it '

@@ -1,6 +1,7 @@
 """Up-front checks of a segmentation dataset's files, with errors that say what
 is missing and how to make it, instead of a failure deep in a data worker."""
 import copy
+import os
 import os.path as osp
 from typing import Dict, List
 
@@ -8,7 +9,8 @@ from mmengine.registry import init_default_scope
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .content_check import raise_for_problems, scan_contents
+from repvgg_seg.text import first_few
+from .content_check import Decoders, raise_for_problems, scan_contents
 
 _HINT = ('For the toy demo run `python tools/make_toy_cityscapes.py {root}`; for '
          'Cityscapes unpack leftImg8bit_trainvaltest.zip and '
@@ -20,18 +22,13 @@ class DatasetFilesError(FileNotFoundError):
     """A dataset's folders, images or label maps are missing."""
 
 
-def _leaf_datasets(cfg: Dict) -> List[Dict]:
+def leaf_datasets(cfg: Dict) -> List[Dict]:
     """The datasets inside wrappers (ConcatDataset, RepeatDataset...)."""
     if 'datasets' in cfg:
-        return [leaf for c in cfg['datasets'] for leaf in _leaf_datasets(c)]
+        return [leaf for c in cfg['datasets'] for leaf in leaf_datasets(c)]
     if 'dataset' in cfg:
-        return _leaf_datasets(cfg['dataset'])
+        return leaf_datasets(cfg['dataset'])
     return [cfg]
-
-
-def _name_some(paths: List[str], limit: int = 5) -> str:
-    shown = ', '.join(paths[:limit])
-    return shown + (f' ... ({len(paths)} in all)' if len(paths) > limit else '')
 
 
 def _check_folders(dataset, what: str) -> None:
@@ -43,6 +40,23 @@ def _check_folders(dataset, what: str) -> None:
         if isinstance(folder, str) and folder and not osp.isdir(folder):
             raise DatasetFilesError(
                 f'{what}: data_prefix {key}={folder} does not exist.')
+
+
+def _local_rank() -> int:
+    """One process per machine reads the data (the others would repeat it)."""
+    for name in ('LOCAL_RANK', 'SLURM_LOCALID', 'OMPI_COMM_WORLD_LOCAL_RANK'):
+        if os.environ.get(name, '').isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+def _decoders(pipeline: List[Dict]) -> Decoders:
+    """The decoding settings of the pipeline's loading transforms."""
+    image = next((t for t in pipeline if t.get('type') == 'LoadImageFromFile'), {})
+    labels = next((t for t in pipeline if t.get('type') == 'LoadAnnotations'), {})
+    return Decoders(image_backend=image.get('imdecode_backend', 'cv2'),
+                    color_type=image.get('color_type', 'color'),
+                    label_backend=labels.get('imdecode_backend', 'pillow'))
 
 
 def allowed_label_values(dataset: BaseSegDataset) -> List[int]:
@@ -83,8 +97,9 @@ def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
     """
     init_default_scope(default_scope)
     total = 0
-    for leaf in _leaf_datasets(dataset_cfg):
+    for leaf in leaf_datasets(dataset_cfg):
         leaf = copy.deepcopy(leaf)
+        pipeline_cfg = leaf.get('pipeline') or []
         # serialize_data=False keeps data_list readable after full_init().
         leaf.update(lazy_init=True, pipeline=[], serialize_data=False)
         dataset = DATASETS.build(leaf)
@@ -113,13 +128,14 @@ def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
             raise DatasetFilesError(
                 f'{what}: {len(missing)} of {len(dataset)} images have no label '
                 f'map (*{dataset.seg_map_suffix} under {seg_dir}): '
-                f'{_name_some(missing)}. Label maps are made from the polygon '
+                f'{first_few(missing, 5)}. Label maps are made from the polygon '
                 f'files by `python tools/prepare_cityscapes.py {root}`.')
-        if contents:
+        if contents and _local_rank() == 0:
             pairs = [(info['img_path'], info.get('seg_map_path') or '')
                      for info in dataset.data_list]
-            report = scan_contents(pairs, allowed_label_values(dataset), what)
-            raise_for_problems(report, what, len(dataset.metainfo['classes']),
-                               dataset.ignore_index)
+            allowed = allowed_label_values(dataset)
+            report = scan_contents(pairs, allowed, what,
+                                   decoders=_decoders(pipeline_cfg))
+            raise_for_problems(report, what, allowed)
         total += len(dataset)
     return total

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from multiprocessing import Pool
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import cv2
+import mmcv
 import numpy as np
+
+from repvgg_seg.text import first_few
 
 
 
@@ -47,14 +49,34 @@ class ContentReport:
         return not (self.bad_values or self.size_mismatch or self.unreadable)
 
 
-def _check_pair(job: Tuple[str, str, Tuple[int, ...]]) -> dict:
+@dataclass(frozen=True)
+class Decoders:
+    """How the pipeline decodes (mmseg's ``LoadImageFromFile`` and
+    ``LoadAnnotations`` settings), so the check sees what training sees: a
+    palette PNG's indices with pillow, EXIF rotation with ``color``."""
+
+    image_backend: str = 'cv2'
+    color_type: str = 'color'
+    label_backend: str = 'pillow'
+
+
+def _decode(path: str, flag: str, backend: str) -> Optional[np.ndarray]:
+    try:
+        with open(path, 'rb') as f:
+            return mmcv.imfrombytes(f.read(), flag=flag, backend=backend)
+    except Exception:  # cv2 returns None, pillow raises, for broken files
+        return None
+
+
+def _check_pair(job: Tuple[str, str, Tuple[int, ...], Decoders]) -> dict:
     """Decode one image and its label map (a worker process)."""
-    img_path, seg_path, allowed = job
+    img_path, seg_path, allowed, decoders = job
     result: dict = {}
-    image = cv2.imread(img_path, cv2.IMREAD_UNCHANGED)
+    image = _decode(img_path, decoders.color_type, decoders.image_backend)
     if image is None:
         result['unreadable'] = f'{img_path}: cannot decode the image'
-    labels = cv2.imread(seg_path, cv2.IMREAD_UNCHANGED) if seg_path else None
+    labels = (_decode(seg_path, 'unchanged', decoders.label_backend)
+              if seg_path else None)
     if seg_path and labels is None:
         result['unreadable'] = f'{seg_path}: cannot decode the label map'
     if image is not None and labels is not None:
@@ -78,11 +100,19 @@ def _stamp(path: str) -> str:
     return f'{stat.st_size}:{stat.st_mtime_ns}'
 
 
-def _cache_file(pairs: Sequence[Tuple[str, str]], allowed: Tuple[int, ...]) -> str:
-    # One file per data root (all splits merge into it) and class set.
-    root = osp.commonpath([osp.abspath(p) for p in pairs[0] if p])
-    digest = hashlib.sha1(f'{osp.dirname(root)}|{allowed}'.encode()).hexdigest()[:16]
+def _cache_file(pairs: Sequence[Tuple[str, str]], key: str) -> str:
+    # One file per dataset folder (its splits merge into it) and settings.
+    root = osp.dirname(osp.commonpath([osp.abspath(p) for p in pairs[0] if p]))
+    digest = hashlib.sha1(f'{root}|{key}'.encode()).hexdigest()[:16]
     return osp.join(cache_dir(), f'{digest}.json')
+
+
+def _read_cache(path: str) -> Dict[str, dict]:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def _progress(done: int, total: int, start: float, what: str) -> None:
@@ -92,7 +122,8 @@ def _progress(done: int, total: int, start: float, what: str) -> None:
 
 def scan_contents(pairs: Sequence[Tuple[str, str]], allowed: Sequence[int],
                   what: str = 'dataset', workers: Optional[int] = None,
-                  use_cache: bool = True) -> ContentReport:
+                  use_cache: bool = True,
+                  decoders: Decoders = Decoders()) -> ContentReport:
     """Read every ``(image, label map)`` pair once.
 
     Args:
@@ -103,6 +134,7 @@ def scan_contents(pairs: Sequence[Tuple[str, str]], allowed: Sequence[int],
         what (str): Name in progress lines.
         workers (int, optional): Processes (default: the CPU count, at most 8).
         use_cache (bool): Reuse and store per-file results.
+        decoders (Decoders): The pipeline's decoding settings.
 
     Returns:
         ContentReport: What was wrong, and how many files were read.
@@ -111,16 +143,10 @@ def scan_contents(pairs: Sequence[Tuple[str, str]], allowed: Sequence[int],
     report = ContentReport()
     if not pairs:
         return report
-    cache_path = _cache_file(pairs, allowed)
-    cache: Dict[str, dict] = {}
-    if use_cache and osp.isfile(cache_path):
-        try:
-            with open(cache_path) as f:
-                cache = json.load(f)
-        except (OSError, ValueError):
-            cache = {}
+    cache_path = _cache_file(pairs, f'{allowed}|{decoders}')
+    cache = _read_cache(cache_path) if use_cache else {}
     keys = [f'{img}|{_stamp(img)}|{seg}|{_stamp(seg)}' for img, seg in pairs]
-    todo = [(i, (img, seg, allowed)) for i, ((img, seg), key)
+    todo = [(i, (img, seg, allowed, decoders)) for i, ((img, seg), key)
             in enumerate(zip(pairs, keys)) if key not in cache]
     results: Dict[str, dict] = {k: cache[k] for k in keys if k in cache}
     report.from_cache = len(results)
@@ -143,6 +169,7 @@ def scan_contents(pairs: Sequence[Tuple[str, str]], allowed: Sequence[int],
         report.checked = len(todo)
         if use_cache:
             os.makedirs(cache_dir(), exist_ok=True)
+            cache = _read_cache(cache_path)  # what a concurrent run added
             cache.update(results)
             tmp = f'{cache_path}.{os.getpid()}'
             with open(tmp, 'w') as f:
@@ -158,14 +185,25 @@ def scan_contents(pairs: Sequence[Tuple[str, str]], allowed: Sequence[int],
     return report
 
 
-def _some(items: List[str], limit: int = 3) -> str:
-    return '; '.join(items[:limit]) + (f'; ... ({len(items)} in all)'
-                                       if len(items) > limit else '')
+def _value_ranges(values: Sequence[int]) -> str:
+    """``[0, 1, 2, 255]`` as ``'0..2, 255'``."""
+    runs = []
+    for value in sorted(values):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return ', '.join(f'{a}..{b}' if b > a else f'{a}' for a, b in runs)
 
 
-def raise_for_problems(report: ContentReport, what: str, num_classes: int,
-                       ignore_index: int) -> None:
+def raise_for_problems(report: ContentReport, what: str,
+                       allowed: Sequence[int]) -> None:
     """One error naming every kind of problem, its first files and counts.
+
+    Args:
+        report (ContentReport): What :func:`scan_contents` found.
+        what (str): The dataloader, for the message.
+        allowed (Sequence[int]): The label values that are fine.
 
     Raises:
         DatasetContentError: ``report`` found anything.
@@ -175,16 +213,16 @@ def raise_for_problems(report: ContentReport, what: str, num_classes: int,
     lines = [f'{what}: the data would break this run or skew its metrics:']
     if report.unreadable:
         lines.append(f'  {len(report.unreadable)} files cannot be read: '
-                     f'{_some(report.unreadable)}. Replace or remove them '
-                     '(with their image or label map).')
+                     f'{first_few(report.unreadable, 3, "; ")}. Replace or remove '
+                     'them (with their image or label map).')
     if report.size_mismatch:
         lines.append(f'  {len(report.size_mismatch)} label maps differ in size '
-                     f'from their image: {_some(report.size_mismatch)}.')
+                     f'from their image: {first_few(report.size_mismatch, 3, "; ")}.')
     if report.bad_values:
         lines.append(
             f'  {len(report.bad_values)} label maps hold values that are no class '
-            f'(classes 0..{num_classes - 1}, ignore {ignore_index}): '
-            f'{_some(report.bad_values)}. Label maps must hold trainIds '
-            '(Cityscapes: tools/prepare_cityscapes.py writes them), or the '
-            "dataset's classes must cover these values.")
+            f'(allowed: {_value_ranges(allowed)}): '
+            f'{first_few(report.bad_values, 3, "; ")}. Label maps must hold '
+            'trainIds (Cityscapes: tools/prepare_cityscapes.py writes them), or '
+            "the dataset's classes must cover these values.")
     raise DatasetContentError('\n'.join(lines))

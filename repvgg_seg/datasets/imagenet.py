@@ -105,20 +105,20 @@ class ImageNetDataset(BaseDataset):
 
     Args:
         data_root (str): Root that relative ``ann_file`` and
-            ``data_prefix['img_path']`` are joined onto. Defaults to ''.
+            ``data_prefix['img_path']`` are joined onto. Default: ''.
         data_prefix (str | dict): Image folder, as ``dict(img_path=...)`` or
-            a plain string. Defaults to ``dict(img_path='')``.
+            a plain string. Default: ``dict(img_path='')``.
         ann_file (str): Optional label file (``path label`` per line). When
-            empty the image folder must hold class folders. Defaults to ''.
+            empty the image folder must hold class folders. Default: ''.
         classes (str | Sequence[str], optional): Class names, in label
             order, or the path of a text file of them (one per line; the path
             is used as given, not joined with ``data_root``). With class
             folders it selects and orders the folders to use (other folders
             are ignored); with ``ann_file`` it enables the label range check.
-            Overrides ``metainfo['classes']``. Defaults to None: all folders,
+            Overrides ``metainfo['classes']``. Default: None: all folders,
             sorted.
         extensions (Sequence[str]): Accepted image extensions, matched
-            case-insensitively. Defaults to jpg, jpeg, png and bmp.
+            case-insensitively. Default: jpg, jpeg, png and bmp.
         metainfo (dict, optional): Extra meta information; may carry
             ``classes`` instead of the argument above.
         pipeline (Sequence): Transforms, as configs or callables.

@@ -6,6 +6,7 @@ from mmengine.logging import print_log
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from repvgg_seg.text import first_few
 from .fusion import fuse_conv_bn_
 
 
@@ -119,8 +120,7 @@ def switch_to_deploy(model: nn.Module) -> nn.Module:
     if left:
         print_log(
             f'switch_to_deploy: {len(left)} BatchNorm layer(s) are not directly '
-            f'after a conv and were kept: {", ".join(left[:10])}'
-            + (' ...' if len(left) > 10 else ''),
+            f'after a conv and were kept: {first_few(left, 10)}',
             logger='current', level=30)
     print_log(
         f'switch_to_deploy: re-parameterized {len(blocks)} RepVGG block(s), '

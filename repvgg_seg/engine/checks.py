@@ -4,7 +4,7 @@ contents, the model config itself, a resume with nothing to resume)."""
 import copy
 import glob
 import os.path as osp
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from mmengine.config import Config
@@ -53,24 +53,55 @@ def check_data(cfg: Config, *dataloaders: str, contents: bool = True) -> None:
                                 cfg.get('default_scope', 'mmseg'), contents)
 
 
-def check_model_builds(cfg: Config) -> None:
-    """Build the model on the meta device (no memory, no weights loaded), so a
-    bad setting (an unknown arch, a wrong dilation list, a zero stride) is
-    reported before the runner dumps the environment and creates the work
-    dir."""
+def build_on_meta(cfg: Config) -> Optional[torch.nn.Module]:
+    """The config's model built on the meta device (shapes, no memory, no
+    weights), so a bad setting (an unknown arch, a wrong dilation list, a zero
+    stride) is reported before the runner dumps the environment and creates
+    the work dir.
+
+    Returns:
+        nn.Module | None: The model; None when it cannot be built on the meta
+        device at all (some transformer backbones call ``.item()`` in their
+        constructor), in which case the runner's build reports errors.
+
+    Raises:
+        KeyError, TypeError, ValueError: A bad setting in ``cfg.model``.
+    """
     from mmseg.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    with torch.device('meta'):
-        MODELS.build(copy.deepcopy(cfg.model))
+    try:
+        with torch.device('meta'):
+            return MODELS.build(copy.deepcopy(cfg.model))
+    except (KeyError, TypeError, ValueError):
+        raise
+    except Exception:  # noqa: BLE001  (the meta device, not the config)
+        return None
 
 
 def check_resume(work_dir: str) -> None:
     """Say clearly when ``--resume`` finds nothing to resume: the run then
-    starts from scratch, as mmengine does, but not silently."""
-    if osp.isfile(osp.join(work_dir, 'last_checkpoint')) or glob.glob(
-            osp.join(work_dir, '*.pth')):
+    starts from scratch, as mmengine does, but not silently. mmengine resumes
+    from the file ``last_checkpoint`` names, nothing else."""
+    if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         return
-    print_log(f'--resume: nothing to resume in {work_dir} (no last_checkpoint, no '
-              '*.pth): training starts from scratch. If the earlier run wrote '
-              'somewhere else, pass that folder with --work-dir.',
+    saved = sorted(glob.glob(osp.join(work_dir, '*.pth')))
+    print_log(f'--resume: nothing to resume in {work_dir} (no last_checkpoint'
+              + (f'; to go on from {saved[-1]} pass --cfg-options load_from=... '
+                 'instead' if saved else '') + '): training starts from scratch. '
+              'If the earlier run wrote somewhere else, pass that folder with '
+              '--work-dir.',
               logger='current', level=30)
+
+
+def check_vis_backends(cfg: Config) -> None:
+    """TensorBoard logging needs the ``tensorboard`` package, which is an
+    optional extra: say how to get it instead of an ImportError at start."""
+    backends = (cfg.get('visualizer') or {}).get('vis_backends') or []
+    if any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                'visualizer.vis_backends has TensorboardVisBackend, but the '
+                'tensorboard package is not installed: pip install -e '
+                '".[tensorboard]" (or pip install tensorboard)') from None

@@ -19,11 +19,13 @@ from .work_dir_lock import WorkDirLockedError, work_dir_lock
 # Bad input found while setting up or building (config values, files, an
 # unknown arch or a wrong dilation list; mmengine re-raises build errors with
 # the class named), and while running (checkpoints): one line, no traceback.
-SETUP_ERRORS = (FileNotFoundError, KeyError, TypeError, ValueError)
+SETUP_ERRORS = (FileNotFoundError, KeyError, TypeError, ValueError,
+                WorkDirLockedError, UnsafeCheckpointError)
 # What the other tools (infer, export, quantize, benchmark, convert) end with
 # one line: bad files, settings and checkpoints (UnsafeCheckpointError is an
 # UnpicklingError).
-INPUT_ERRORS = (OSError, ValueError, KeyError, pickle.UnpicklingError)
+INPUT_ERRORS = (OSError, ValueError, KeyError, ImportError,
+                pickle.UnpicklingError)
 RUN_ERRORS = (FileNotFoundError, UnsafeCheckpointError, CheckpointMismatchError,
               CheckpointLayoutError, CheckpointFileError, OnnxInputSizeError,
               WorkDirLockedError)

@@ -14,9 +14,12 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 from repvgg_seg.export import onnx_model_cfg
-from .checks import (check_data, check_model_builds, check_pretrained_weights,
-                     check_resume)
+from repvgg_seg.checkpoint import read_checkpoint
+from .checks import (build_on_meta, check_data, check_pretrained_weights,
+                     check_resume, check_vis_backends)
+from .hooks.checkpoint_fit_hook import fit_error
 from .distributed import setup_cpu_distributed
+from .work_dir_lock import check_work_dir_free
 
 DEPLOY_HOOK = 'RepVGGDeployHook'
 
@@ -57,6 +60,8 @@ def setup_train_cfg(cfg: Config,
     """
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(config_path)
+    # A run already training into this work dir: say so before any check.
+    check_work_dir_free(cfg.work_dir)
     if resume:
         cfg.resume = True
     if amp:
@@ -78,9 +83,10 @@ def setup_train_cfg(cfg: Config,
                              'in the config')
         cfg.auto_scale_lr.enable = True
     check_pretrained_weights(cfg)
-    check_model_builds(cfg)
+    check_vis_backends(cfg)
+    build_on_meta(cfg)
     check_data(cfg, 'train_dataloader', 'val_dataloader', contents=data_check)
-    if resume:
+    if resume and not cfg.get('load_from'):
         check_resume(cfg.work_dir)
     setup_cpu_distributed(cfg, launcher)
     return cfg
@@ -141,7 +147,8 @@ def setup_test_cfg(cfg: Config,
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint file not found: {checkpoint}')
 
-    check_model_builds(cfg)
+    check_vis_backends(cfg)
+    shadow = build_on_meta(cfg)
     hook = _deploy_hook(cfg)
     if checkpoint.endswith('.onnx'):
         # An exported model: onnxruntime runs the network inside mmseg's own
@@ -159,9 +166,6 @@ def setup_test_cfg(cfg: Config,
             dict(type=DEPLOY_HOOK, deploy_on_val=False, deploy_on_test=True)]
     elif hook is not None:
         hook['deploy_on_test'] = deploy
-    if strict and cfg.load_from:
-        cfg.default_hooks = dict(cfg.get('default_hooks') or {},
-                                 checkpoint_fit=dict(type='CheckpointFitHook'))
 
     if metric not in ('iou', 'cityscapes', 'both'):
         raise ValueError(f"metric must be 'iou', 'cityscapes' or 'both', got {metric!r}")
@@ -204,6 +208,14 @@ def setup_test_cfg(cfg: Config,
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
+    if strict and cfg.load_from:
+        if shadow is not None:  # checked now, before anything is dumped
+            error = fit_error(shadow, read_checkpoint(checkpoint), checkpoint)
+            if error is not None:
+                raise error
+        else:  # checked by the runner, on the real model, before loading
+            cfg.default_hooks = dict(cfg.get('default_hooks') or {},
+                                     checkpoint_fit=dict(type='CheckpointFitHook'))
     check_data(cfg, 'test_dataloader', contents=data_check)
     setup_cpu_distributed(cfg, launcher)
     return cfg

@@ -1,90 +1,118 @@
-"""One training run per work dir: a lock file naming the run that holds it.
+"""One training run per work dir: a lock that names the run holding it.
 
 Two runs writing into one work dir interleave their logs and scalars and
-overwrite each other's checkpoints, and both end with exit status 0. The
-lock file is created atomically; a second run stops at once and names the
-first. A lock left by a run that died on this machine is noticed (its
-process is gone) and taken over.
+overwrite each other's checkpoints, and both end with exit status 0. Each
+run holds an exclusive ``flock`` on ``WORK_DIR/repvgg_seg_run.lock`` while it
+trains; the kernel drops it when the process ends, however it ends, so a
+crashed run never leaves a stale lock. The file also records pid, host,
+start time and command, for the message the second run prints.
 """
 import contextlib
 import datetime
+import fcntl
 import json
 import os
 import os.path as osp
 import socket
 import sys
-from typing import Iterator
+from typing import Iterator, Optional
 
 LOCK_NAME = 'repvgg_seg_run.lock'
+# What each launcher calls the process's global rank before mmengine's
+# init_dist runs (torchrun, Slurm, Open MPI).
+_RANK_VARIABLES = ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK')
 
 
 class WorkDirLockedError(RuntimeError):
     """Another live run holds the work dir (the message names it)."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+def process_rank() -> int:
+    """This process's global rank from the launcher's environment (0 alone)."""
+    for name in _RANK_VARIABLES:
+        if os.environ.get(name, '').isdigit():
+            return int(os.environ[name])
+    return 0
 
 
-def _read(path: str) -> dict:
+def _holder(path: str) -> str:
     try:
         with open(path) as f:
-            return json.load(f)
+            other = json.load(f)
     except (OSError, ValueError):
-        return {}
+        return 'a run whose details could not be read'
+    return (f"pid {other.get('pid', '?')} on {other.get('host', '?')} since "
+            f"{other.get('started', '?')}: {other.get('command', '?')}")
+
+
+def _refuse(work_dir: str, path: str) -> None:
+    raise WorkDirLockedError(
+        f'{work_dir} is in use by another training run ({_holder(path)}). Wait '
+        'for it to finish or give this run its own --work-dir.')
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def check_work_dir_free(work_dir: str) -> None:
+    """Raise at once if a live run holds ``work_dir`` (creates nothing).
+
+    Raises:
+        WorkDirLockedError: Another run holds it.
+    """
+    path = osp.join(work_dir, LOCK_NAME)
+    if process_rank() != 0 or not osp.isfile(path):
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if not _try_lock(fd):
+            _refuse(work_dir, path)
+    finally:
+        os.close(fd)  # closing drops a lock taken just to look
 
 
 @contextlib.contextmanager
-def work_dir_lock(work_dir: str) -> Iterator[str]:
+def work_dir_lock(work_dir: str) -> Iterator[Optional[str]]:
     """Hold ``work_dir`` for this process while the block runs.
 
-    Only the first process of a distributed run takes the lock (``RANK`` 0).
+    Only global rank 0 of a distributed run takes the lock.
 
     Yields:
-        str: The lock file ('' on other ranks).
+        str | None: The lock file (None on other ranks).
 
     Raises:
-        WorkDirLockedError: A live run (this machine) or a run on another
-            machine holds it.
+        WorkDirLockedError: A live run holds it.
     """
-    if int(os.environ.get('RANK', '0')) != 0:
-        yield ''
+    if process_rank() != 0:
+        yield None
         return
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, LOCK_NAME)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_lock(fd):
+            os.close(fd)
+            _refuse(work_dir, path)
+        # A run that just finished may have removed the file we opened; then
+        # the lock is on a file nobody else will find: open the new one.
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
     me = dict(pid=os.getpid(), host=socket.gethostname(),
               started=datetime.datetime.now().isoformat(timespec='seconds'),
               command=' '.join(sys.argv))
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            other = _read(path)
-            stale = (other.get('host') == me['host'] and
-                     isinstance(other.get('pid'), int) and not _alive(other['pid']))
-            if not stale:
-                who = (f"pid {other.get('pid', '?')} on {other.get('host', '?')} "
-                       f"since {other.get('started', '?')}: {other.get('command', '?')}")
-                raise WorkDirLockedError(
-                    f'{work_dir} is in use by another training run ({who}). Wait '
-                    'for it to finish or give this run its own --work-dir. If '
-                    f'that run is gone (it ran on another machine), delete {path}.')
-            print(f'note: taking over {path} left by pid {other["pid"]}, which '
-                  'is no longer running', file=sys.stderr)
-            os.remove(path)
-    else:  # pragma: no cover - lost a race twice
-        raise WorkDirLockedError(f'could not take {path}; try again')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(me, f)
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps(me).encode())
     try:
         yield path
     finally:
-        if _read(path).get('pid') == me['pid']:
-            os.remove(path)
+        os.remove(path)  # while still holding it, so no one locks a dead file
+        os.close(fd)

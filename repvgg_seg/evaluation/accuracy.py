@@ -25,10 +25,10 @@ class Accuracy(BaseMetric):
     as ``CheckpointHook``'s ``save_best``.
 
     Args:
-        topk (int | Sequence[int]): The ``k`` values. Defaults to (1, 5).
+        topk (int | Sequence[int]): The ``k`` values. Default: (1, 5).
         collect_device (str): 'cpu' or 'gpu', for gathering results across
-            processes. Defaults to 'cpu'.
-        prefix (str, optional): Prefix of the metric names. Defaults to
+            processes. Default: 'cpu'.
+        prefix (str, optional): Prefix of the metric names. Default:
             'accuracy'.
     """
 

@@ -10,14 +10,16 @@ RGB order, as after ``SegDataPreProcessor``); its output ``logits`` is
 head's stride (1/8 for the Table 8 PSPNets). Batch, ``H`` and ``W`` stay
 free by default, or are fixed to the example's; any size works either way
 (pyramid pooling is written out exactly, see :mod:`.pooling`). The file
-records in its metadata whether the logits are at input size or at the
-head's stride, so the onnxruntime segmentor (:mod:`.ort_segmentor`)
-post-processes them as mmseg does.
+records in its metadata the config it came from and whether the logits are
+at input size or at the head's stride, and states the class count, so the
+onnxruntime segmentor (:mod:`.ort_segmentor`) can refuse a file of another
+config; either kind of logits post-processes as mmseg does (resized to the
+image by the decode head).
 """
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -107,14 +109,19 @@ class ExportResult:
     check: ErrorCheck
 
 
-def write_metadata(path: PathLike, props: dict) -> None:
-    """Add ``key: value`` strings to an ONNX file's ``metadata_props``."""
+def annotate_onnx(path: PathLike, props: dict,
+                  num_classes: Optional[int] = None) -> None:
+    """Add ``key: value`` strings to an ONNX file's ``metadata_props`` and,
+    given ``num_classes``, state the logits' class dimension (the exporter
+    leaves it symbolic after a resize), so a reader can check it."""
     import onnx
     model = onnx.load(os.fspath(path))
     existing = {p.key: p for p in model.metadata_props}
     for key, value in props.items():
         prop = existing.get(key) or model.metadata_props.add()
         prop.key, prop.value = key, str(value)
+    if num_classes is not None:
+        model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = num_classes
     onnx.save(model, os.fspath(path))
 
 
@@ -135,7 +142,8 @@ def export_segmentor(segmentor: nn.Module,
             :func:`repvgg_seg.deploy.switch_to_deploy`.
         path (str | PathLike): Output ``.onnx`` file.
         input_shape (Sequence[int]): ``(N, 3, H, W)`` of the example input;
-            ``H, W`` are fixed in the graph. Default: ``(1, 3, 713, 713)``.
+            height and width are free unless ``dynamic_shape=False``. Default:
+            ``(1, 3, 713, 713)``.
         resize_to_input (bool): Logits at input resolution (as
             ``encode_decode``); False keeps the head's 1/8. Default: True.
         opset (int): ONNX opset. Default: 17.
@@ -154,8 +162,8 @@ def export_segmentor(segmentor: nn.Module,
         reference = wrapper(inputs)
     export_onnx(wrapper, inputs, path, opset=opset, dynamic_batch=dynamic_batch,
                 dynamic_shape=dynamic_shape)
-    write_metadata(path, {META_OUTPUT: 'input' if resize_to_input else 'head',
-                          META_CONFIG: config})
+    annotate_onnx(path, {META_OUTPUT: 'input' if resize_to_input else 'head',
+                         META_CONFIG: config}, num_classes=reference.shape[1])
     check = check_onnx(ort_session(path), inputs, reference)
     return ExportResult(path=os.fspath(path), input_shape=tuple(inputs.shape),
                         output_shape=tuple(reference.shape), opset=opset,

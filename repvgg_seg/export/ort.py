@@ -22,7 +22,11 @@ def ort_session(path: PathLike, threads: Optional[int] = None):
     Returns:
         onnxruntime.InferenceSession: The session.
     """
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ImportError('onnxruntime is not installed: pip install onnxruntime '
+                          '(or pip install -e ".[deploy]")') from None
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'ONNX model not found: {path}')

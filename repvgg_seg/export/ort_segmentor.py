@@ -15,7 +15,7 @@ from mmseg.models import EncoderDecoder
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from .onnx import META_OUTPUT, OnnxInputSizeError
+from .onnx import META_CONFIG, OnnxInputSizeError
 from .ort import ort_metadata, ort_run, ort_session
 
 PathLike = Union[str, os.PathLike]
@@ -53,7 +53,13 @@ class ONNXEncoderDecoder(EncoderDecoder):
         self.session = ort_session(self.onnx_file, threads)
         shape = self.session.get_inputs()[0].shape
         self.input_hw = tuple(d if isinstance(d, int) else None for d in shape[2:])
-        self.logits_at = ort_metadata(self.session).get(META_OUTPUT, 'unknown')
+        classes = self.session.get_outputs()[0].shape[1]
+        if isinstance(classes, int) and classes != self.decode_head.out_channels:
+            source = ort_metadata(self.session).get(META_CONFIG) or 'another config'
+            raise ValueError(
+                f'{self.onnx_file} predicts {classes} classes, but this config\'s '
+                f'decode head has {self.decode_head.out_channels}: it was '
+                f'exported from {source}. Test it with that config.')
 
     def _check_size(self, inputs: Tensor) -> None:
         hw = tuple(inputs.shape[2:])
@@ -61,9 +67,10 @@ class ONNXEncoderDecoder(EncoderDecoder):
             return
         exported = 'x'.join(str(d) for d in self.input_hw)
         raise OnnxInputSizeError(
-            f'{self.onnx_file} was exported for {exported} inputs, but the test '
-            f'pipeline gives {hw[0]}x{hw[1]} (after resizing and padding; with '
-            f'slide inference, the crop). Export again with --shape {hw[0]} '
+            f'{self.onnx_file} was exported for {exported} inputs only, but the '
+            f'test pipeline gives {hw[0]}x{hw[1]} (after resizing and padding; '
+            'with slide inference, the crop). Export again without '
+            f'--static-shape (free height and width), or with --shape {hw[0]} '
             f'{hw[1]}.')
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:

@@ -191,9 +191,12 @@ class Segmenter:
                         self._image(source, summary, progress)
                     elif source.path in videos:
                         self._video(videos[source.path], source, summary, progress)
-                except InputError as err:
-                    summary.failed.append(str(err))
-                    report(f'error: {err}; skipped')
+                except (InputError, ValueError, OSError, RuntimeError) as err:
+                    # Unreadable input, an ONNX file of another size,
+                    # a failed write: this input is lost, the others still run.
+                    summary.failed.append(f'{source.path}: {err}')
+                    report(f'error: {source.path}: {type(err).__name__}: {err}; '
+                           'skipped')
         finally:
             progress.close()
         summary.seconds = time.perf_counter() - start

@@ -72,7 +72,10 @@ def collect_sources(path: str) -> List[Source]:
     if not sources:
         raise InputError(f'{path}: no image files ({", ".join(IMAGE_EXTENSIONS)}) '
                          'in this folder or below it')
-    return sources
+    # a.png and a.jpg would both write labels/a.png: keep their extensions.
+    names = [s.name for s in sources]
+    return [Source(s.path, osp.relpath(s.path, path), s.kind)
+            if names.count(s.name) > 1 else s for s in sources]
 
 
 def read_image(path: str) -> np.ndarray:

@@ -16,17 +16,9 @@ from mmseg.apis import inference_model
 from mmseg.registry import DATASETS
 from torch import Tensor, nn
 
-from repvgg_seg.datasets.checks import check_dataset_files
+from repvgg_seg.datasets.checks import check_dataset_files, leaf_datasets
 from repvgg_seg.export.int8 import CalibrationError
 from repvgg_seg.infer import read_image
-
-
-def _leaf(dataset_cfg: dict) -> dict:
-    while 'dataset' in dataset_cfg:  # RepeatDataset and friends
-        dataset_cfg = dataset_cfg['dataset']
-    if 'datasets' in dataset_cfg:  # ConcatDataset: the first part suffices
-        return _leaf(dataset_cfg['datasets'][0])
-    return dataset_cfg
 
 
 def calibration_images(cfg: Config, num: int,
@@ -44,7 +36,8 @@ def calibration_images(cfg: Config, num: int,
         raise CalibrationError(f'the config has no {split} to calibrate on')
     check_dataset_files(loader['dataset'], split, cfg.get('default_scope', 'mmseg'),
                         contents=False)
-    dataset_cfg = copy.deepcopy(_leaf(loader['dataset']))
+    # Inside wrappers (RepeatDataset, ConcatDataset) the first part suffices.
+    dataset_cfg = copy.deepcopy(leaf_datasets(loader['dataset'])[0])
     dataset_cfg.update(pipeline=[], lazy_init=False, serialize_data=False)
     dataset = DATASETS.build(dataset_cfg)
     if len(dataset) == 0:

@@ -75,6 +75,8 @@ def evaluate_onnx(config: str, onnx_file: str, work_dir: str,
     """The config's test metrics for an exported model (mmseg's test loop)."""
     cfg = setup_test_cfg(load_config(config, cfg_options), config, onnx_file,
                          work_dir=work_dir)
+    # Its own name: two runners in one second would share logger and visualizer.
+    cfg.experiment_name = f'{config_name(config)}_{osp.basename(onnx_file)}'
     return dict(build_runner(cfg).test())
 
 

@@ -128,14 +128,14 @@ def generate_toy_cityscapes(root: str,
 
     Args:
         root (str): Output data root.
-        num_train (int): Number of train images. Defaults to 48.
-        num_val (int): Number of val images. Defaults to 12.
-        size (tuple[int, int]): ``(width, height)``. Defaults to (320, 160).
-        seed (int): Random seed. Defaults to 0.
+        num_train (int): Number of train images. Default: 48.
+        num_val (int): Number of val images. Default: 12.
+        size (tuple[int, int]): ``(width, height)``. Default: (320, 160).
+        seed (int): Random seed. Default: 0.
         cities (Sequence[str]): City names; images are dealt round-robin.
             Names must not contain ``_``, which separates the stem fields.
         overwrite (bool): Replace existing non-empty split folders instead of
-            raising. Defaults to False.
+            raising. Default: False.
 
     Returns:
         dict[str, list[str]]: Written image paths per split.

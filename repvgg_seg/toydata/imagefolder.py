@@ -170,15 +170,15 @@ def generate_toy_imagefolder(root: str,
     Args:
         root (str): Output folder, created if needed.
         num_classes (int): Number of classes (shapes repeat, in other hues,
-            beyond 8). Defaults to 4.
-        train_per_class (int): Training images per class. Defaults to 64.
-        val_per_class (int): Validation images per class. Defaults to 16.
-        size (int): Image side in pixels. Defaults to 64.
-        seed (int): Seed of the whole dataset. Defaults to 0.
+            beyond 8). Default: 4.
+        train_per_class (int): Training images per class. Default: 64.
+        val_per_class (int): Validation images per class. Default: 16.
+        size (int): Image side in pixels. Default: 64.
+        seed (int): Seed of the whole dataset. Default: 0.
         ext (str): 'png' (lossless, byte-identical per seed) or 'jpg'.
-            Defaults to 'png'.
+            Default: 'png'.
         overwrite (bool): Replace existing ``train/``, ``val/`` and ``meta/``
-            folders under ``root`` instead of refusing. Defaults to False.
+            folders under ``root`` instead of refusing. Default: False.
 
     Returns:
         dict: ``root``, ``classes`` (list of names), ``num_train``,

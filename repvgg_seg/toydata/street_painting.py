@@ -197,7 +197,7 @@ def render_toy_scene(rng: np.random.Generator,
 
     Args:
         rng (np.random.Generator): Source of all randomness for this image.
-        size (tuple[int, int]): ``(width, height)`` in pixels. Defaults to
+        size (tuple[int, int]): ``(width, height)`` in pixels. Default:
             ``DEFAULT_SIZE``.
 
     Returns:

@@ -36,7 +36,12 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$MODE" = smoke ]; then
-    PY="${GPU_KIT_PYTHON:-$ROOT/.venv/bin/python}"
+    if [ -z "${GPU_KIT_PYTHON:-}" ]; then
+        # The project's environment, made if missing (as scripts/test.sh does).
+        source "$ROOT/scripts/bootstrap.sh" || exit 1
+        set +e  # bootstrap's -e must not stop the steps that follow a failure
+    fi
+    PY="${GPU_KIT_PYTHON:-$PYTHON}"
     DEVICE=cpu SHAPE="64 64" BATCH=1 T8_W=0 T8_N=1 FAST_W=0 FAST_N=1
     BUDGET="${GPU_KIT_BUDGET_S:-3600}"
     OUT_DIR="${OUT_DIR:-$ROOT/work_dirs/gpu_kit_smoke}"

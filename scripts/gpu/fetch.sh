@@ -17,10 +17,10 @@ LIMIT_MIB=40
 say() { printf '[fetch] %s\n' "$*"; }
 
 # pip of the host Python fetches the wheels (any Python can download for 3.12). The mmcv
-# sdist is different: pip prepares its metadata by running setup.py, which imports torch,
-# so it is downloaded with the project's .venv (scripts/bootstrap.sh makes it).
+# sdist is fetched from the package index directly: `pip download` would prepare its
+# metadata by running setup.py, which imports torch, and a fresh clone has none.
 HOST_PY="${PYTHON:-python3}"
-VENV_PY="$ROOT/.venv/bin/python"
+INDEX="${PIP_INDEX_URL:-https://pypi.org/simple}"
 WHEEL_TAGS=(--only-binary=:all: --python-version 3.12 --implementation cp
             --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64
             --platform manylinux_2_28_x86_64)
@@ -29,17 +29,19 @@ sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # fetch_one ROLE REQUIREMENT FILE SHA256: download into a scratch folder, check, move in.
 fetch_one() {
-    local role=$1 req=$2 file=$3 sha=$4 tmp py got
+    local role=$1 req=$2 file=$3 sha=$4 tmp got
     tmp="$(mktemp -d)"
     if [ "$role" = sdist ]; then
-        py="$VENV_PY"
-        if ! "$py" -c 'import torch' 2>/dev/null; then
-            say "ERROR: $req: pip needs torch importable to read the sdist's metadata;"
-            say "       run scripts/bootstrap.sh first (it makes $ROOT/.venv)"
-            rm -rf "$tmp"; return 1
-        fi
-        "$py" -m pip download -q --disable-pip-version-check --no-deps --no-binary=:all: \
-            --no-build-isolation -d "$tmp" "$req" >"$tmp/pip.log" 2>&1
+        "$HOST_PY" - "$INDEX" "${req%%==*}" "$file" "$tmp" >"$tmp/pip.log" 2>&1 <<'PY'
+import re, sys, urllib.request
+index, name, file, out = sys.argv[1:]
+page = urllib.request.urlopen(f'{index.rstrip("/")}/{name}/', timeout=60).read().decode()
+link = re.search(r'href="([^"#]*/' + re.escape(file) + r')[#"]', page)
+if link is None:
+    sys.exit(f'{file} is not listed at {index}/{name}/')
+url = urllib.parse.urljoin(f'{index.rstrip("/")}/{name}/', link.group(1))
+urllib.request.urlretrieve(url, f'{out}/{file}')
+PY
     else
         "$HOST_PY" -m pip download -q --disable-pip-version-check --no-deps \
             "${WHEEL_TAGS[@]}" -d "$tmp" "$req" >"$tmp/pip.log" 2>&1

@@ -125,3 +125,17 @@ def test_a_shortened_run_decays_to_eta_min(toy_cityscapes, tmp_path):
     (poly, ) = runner.param_schedulers
     assert poly.end == 3
     assert runner.optim_wrapper.get_lr()['lr'][0] == pytest.approx(1e-4, rel=1e-9)
+
+
+def test_qarepvgg_table8_config_is_b1g2_fast_with_the_qa_block():
+    qa, plain = load('pspnet_qarepvgg_b1g2_fast'), load('pspnet_repvgg_b1g2_fast')
+    assert qa.model.backbone.pop('block') == 'qarepvgg'
+    assert qa.model.backbone.init_cfg.checkpoint.endswith('QARepVGG-B1g2-imagenet.pth')
+    qa.model.backbone.init_cfg = plain.model.backbone.init_cfg
+    for key in ('model', 'train_dataloader', 'val_dataloader', 'optim_wrapper',
+                'param_scheduler', 'train_cfg', 'custom_hooks'):
+        assert qa[key] == plain[key], key
+    model = revert_sync_batchnorm(MODELS.build(load('pspnet_qarepvgg_b1g2_fast').model))
+    assert type(model.backbone.stage3[-1]).__name__ == 'QARepVGGBlock'
+    assert model.backbone.layer_dilations == revert_sync_batchnorm(
+        MODELS.build(plain.model)).backbone.layer_dilations

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
+from repvgg_seg.datasets.cityscapes_check import (
+    CityscapesLayoutError, check_cityscapes_layout, train_id_path)
 from repvgg_seg.datasets.cityscapes_prep import (
-    CityscapesConversionError, CityscapesLayoutError,
-    check_cityscapes_layout, convert_polygons_to_train_ids, train_id_path,
-    write_split_lists)
+    CityscapesConversionError, convert_polygons_to_train_ids, write_split_lists)
 from repvgg_seg.toydata.cityscapes_layout import generate_toy_cityscapes
 from repvgg_seg.toydata.street_geometry import TOY_TRAIN_ID_SET
 

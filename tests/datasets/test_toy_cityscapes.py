@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as PolyPath
 
-from repvgg_seg.datasets.cityscapes_prep import (
-    check_cityscapes_layout, convert_polygons_to_train_ids)
+from repvgg_seg.datasets.cityscapes_check import check_cityscapes_layout
+from repvgg_seg.datasets.cityscapes_prep import convert_polygons_to_train_ids
 from repvgg_seg.toydata.cityscapes_layout import (DEFAULT_CITIES, SPLITS,
                                                   generate_toy_cityscapes,
                                                   toy_image_stem, toy_rng)

@@ -12,8 +12,9 @@ from conftest import DEMO_CONFIG
 from repvgg_seg.models import RepVGG
 
 
-def demo_cfg(root, work_dir, **hook):
+def demo_cfg(root, work_dir, block='repvgg', **hook):
     cfg = Config.fromfile(str(DEMO_CONFIG))
+    cfg.model.backbone.block = block
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = str(root)
         cfg[loader].num_workers = 0
@@ -47,9 +48,10 @@ def log_text(runner) -> str:
     return (Path(runner.log_dir) / f'{runner.timestamp}.log').read_text()
 
 
+@pytest.mark.parametrize('block', ['repvgg', 'qarepvgg'])
 def test_validation_uses_a_deployed_copy_and_leaves_training_intact(
-        toy_cityscapes, tmp_path):
-    runner = Runner.from_cfg(demo_cfg(toy_cityscapes, tmp_path / 'a'))
+        toy_cityscapes, tmp_path, block):
+    runner = Runner.from_cfg(demo_cfg(toy_cityscapes, tmp_path / 'a', block))
     runner.train()
     model = runner.model
     before = snapshot(runner)
@@ -66,7 +68,7 @@ def test_validation_uses_a_deployed_copy_and_leaves_training_intact(
 
     # The same weights validated in training form give the same metrics.
     plain = Runner.from_cfg(
-        demo_cfg(toy_cityscapes, tmp_path / 'b', deploy_on_val=False))
+        demo_cfg(toy_cityscapes, tmp_path / 'b', block, deploy_on_val=False))
     plain.model.load_state_dict(before[0])
     assert plain.val_loop.run() == pytest.approx(metrics, abs=0.02)
     assert 'RepVGGDeployHook: validating' not in log_text(plain)

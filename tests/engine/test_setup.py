@@ -26,13 +26,14 @@ def test_out_needs_a_segmentation_evaluator():
         setup_test_cfg(cfg, 'toy.py', str(REPO / 'README.md'), out='preds')
 
 
-def test_deploy_flag_controls_the_hook_and_tta_wraps_the_model(toy_cityscapes):
+def test_deploy_flag_controls_the_hook_and_tta_wraps_the_model(toy_cityscapes,
+                                                               random_demo_checkpoint):
     def cfg():
         c = Config.fromfile(str(DEMO_CONFIG))
         c.test_dataloader.dataset.data_root = str(toy_cityscapes)
         return c
 
-    readme = str(REPO / 'README.md')  # any existing file stands in for a ckpt
+    readme = str(random_demo_checkpoint)
     plain = setup_test_cfg(cfg(), 'demo.py', readme)
     assert plain.custom_hooks == [dict(type='RepVGGDeployHook', deploy_on_test=False)]
     deployed = setup_test_cfg(cfg(), 'demo.py', readme, deploy=True, tta=True)
@@ -47,8 +48,9 @@ def test_deploy_flag_controls_the_hook_and_tta_wraps_the_model(toy_cityscapes):
 def test_deploy_adds_the_hook_to_configs_without_it(toy_cityscapes):
     cfg = Config.fromfile(str(REPO / 'configs' / 'pspnet_r50.py'))
     cfg.test_dataloader.dataset.data_root = str(toy_cityscapes)
+    # Any existing file stands in for a checkpoint when the fit check is off.
     setup_test_cfg(cfg, 'r50.py', str(REPO / 'README.md'), deploy=True,
-                   metric='both')
+                   metric='both', strict=False)
     assert cfg.custom_hooks == [dict(type='RepVGGDeployHook', deploy_on_val=False,
                                      deploy_on_test=True)]
     assert [e.type for e in cfg.test_evaluator] == ['IoUMetric', 'CityscapesMetric']
@@ -59,3 +61,14 @@ def test_syncbn_becomes_bn_everywhere_in_a_model_config():
     assert 'SyncBN' in str(cfg.model)
     assert _replace_syncbn(cfg.model) == 3  # backbone, decode head, aux head
     assert 'SyncBN' not in str(cfg.model)
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(toy_cityscapes):
+    import importlib.util
+    if importlib.util.find_spec('tensorboard') is not None:
+        pytest.skip('tensorboard is installed here: nothing is missing')
+    cfg = Config.fromfile(str(DEMO_CONFIG))
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend'),
+                                   dict(type='TensorboardVisBackend')]
+    with pytest.raises(ValueError, match=r'pip install -e "\.\[tensorboard\]"'):
+        setup_train_cfg(cfg, 'demo.py')

@@ -96,3 +96,26 @@ def test_tool_loads_checkpoint_either_form(tmp_path, capsys, form):
 def test_tool_wants_weights_or_explicit_random(capsys):
     assert load_tool().main([str(DEMO_CONFIG)]) == 2
     assert '--random-weights' in capsys.readouterr().err
+
+
+def test_table8_config_exports_exactly_where_its_bins_do_not_divide(tmp_path):
+    """B1g2-fast at 72x136: 9x17 stride-8 features, bins 2, 3 and 6 divide
+    neither side (a full frame, 128x256, behaves alike but takes minutes)."""
+    torch.manual_seed(0)
+    model = switch_to_deploy(randomize_bn(build_segmentor(
+        load_config(REPO / 'configs' / 'pspnet_repvgg_b1g2_fast.py'))))
+    result = export_segmentor(model, tmp_path / 'b1g2.onnx', (1, 3, 72, 136))
+    assert result.check.ok and result.check.rel_max_err < 1e-4
+    assert result.output_shape == (1, 19, 72, 136)
+
+
+def test_onnx_from_another_config_is_refused(trained_form, tmp_path):
+    from repvgg_seg.export import onnx_model_cfg
+    from mmseg.registry import MODELS
+    deployed = switch_to_deploy(copy.deepcopy(trained_form))
+    deployed.decode_head.conv_seg = torch.nn.Conv2d(32, 5, 1)  # 5 classes
+    deployed.decode_head.num_classes = deployed.decode_head.out_channels = 5
+    path = tmp_path / 'five.onnx'
+    export_segmentor(deployed, path, (1, 3, 64, 64), config='five_classes.py')
+    with pytest.raises(ValueError, match='predicts 5 classes, but this config'):
+        MODELS.build(onnx_model_cfg(load_config(DEMO_CONFIG).model, path))

@@ -49,7 +49,15 @@ def test_quantize_writes_scores_and_times_both(toy_cityscapes, random_demo_check
     assert weight_scales
     assert all(len(inits[n.input[1]].dims) == 1 and inits[n.input[1]].dims[0] > 1
                for n in weight_scales)
-    # fp32 export equals PyTorch on the same test loop (scored identically).
+    # The fp32 export scores what the deployed PyTorch model scores.
+    from repvgg_seg.apis import load_config
+    from repvgg_seg.engine import setup_test_cfg
+    from repvgg_seg.engine.cli import build_runner
+    cfg = setup_test_cfg(load_config(DEMO_CONFIG, data_options(toy_cityscapes)),
+                         str(DEMO_CONFIG), str(random_demo_checkpoint),
+                         work_dir=str(tmp_path / 'pt'), deploy=True)
+    pytorch = build_runner(cfg).test()
+    assert abs(pytorch['mIoU'] - saved['miou_fp32']) <= 0.01
     assert saved['metrics_fp32']['mIoU'] == saved['miou_fp32']
 
 

@@ -64,7 +64,7 @@ def test_checkpoint_of_another_config_is_refused(toy_cityscapes, tmp_path,
                 .state_dict()}, ckpt)
     rc = run_main('test', [DEMO_CONFIG, ckpt, '--work-dir', tmp_path / 'w',
                            *data_options(toy_cityscapes)], monkeypatch)
-    err = capsys.readouterr().err
+    err = assert_nothing_started(capsys, tmp_path / 'w')
     assert rc == 1 and 'Traceback' not in err
     assert f'error: CheckpointMismatchError: {ckpt} does not fit' in err
     assert 'decode_head.conv_seg.weight (checkpoint (19, 64, 1, 1)' in err
@@ -79,7 +79,7 @@ def test_training_checkpoint_into_a_deploy_config_is_refused(
                            tmp_path / 'w', *data_options(
                                toy_cityscapes, 'model.backbone.deploy=True')],
                   monkeypatch)
-    err = capsys.readouterr().err
+    err = assert_nothing_started(capsys, tmp_path / 'w')
     assert rc == 1
     assert 'the checkpoint holds: training-form' in err
     assert 'model.backbone.deploy=True' in err and '--deploy' in err
@@ -108,15 +108,32 @@ def test_second_run_into_a_held_work_dir_stops_at_once(toy_cityscapes, tmp_path,
         assert rc == 1 and f'{work} is in use by another training run' in err
         assert f'pid {os.getpid()} on {socket.gethostname()}' in err
         assert sorted(os.listdir(work)) == [LOCK_NAME]  # nothing else written
+        assert 'Environment' not in err  # refused before any check or dump
     assert not os.path.exists(lock)
-    # A lock left by a process that is gone (killed) is taken over.
-    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
-    dead.wait()
-    (work / LOCK_NAME).write_text(f'{{"pid": {dead.pid}, "host": '
-                                  f'"{socket.gethostname()}"}}')
-    with work_dir_lock(str(work)):
-        assert f'"pid": {os.getpid()}' in (work / LOCK_NAME).read_text()
-    assert 'no longer running' in capsys.readouterr().err
+    # A lock file left by a run that was killed holds no lock any more (the
+    # kernel dropped it with the process): the next run simply takes it.
+    holder = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, time; '
+         'from repvgg_seg.engine.work_dir_lock import work_dir_lock; '
+         'ctx = work_dir_lock(sys.argv[1]); ctx.__enter__(); print("held", flush=True); '
+         'time.sleep(60)', str(work)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        with pytest.raises(WorkDirLockedError, match=f'pid {holder.pid} on'):
+            with work_dir_lock(str(work)):
+                pass
+        holder.kill()
+        holder.wait()
+        assert (work / LOCK_NAME).exists()  # killed: the file stays behind
+        with work_dir_lock(str(work)):
+            assert f'"pid": {os.getpid()}' in (work / LOCK_NAME).read_text()
+    finally:
+        holder.kill()
+    for name in ('SLURM_PROCID', 'OMPI_COMM_WORLD_RANK', 'RANK'):
+        monkeypatch.setenv(name, '1')  # not rank 0 under any launcher: no lock
+        with work_dir_lock(str(work)) as path:
+            assert path is None and not (work / LOCK_NAME).exists()
+        monkeypatch.delenv(name)
 
 
 @pytest.mark.parametrize('damage', ['value', 'size', 'corrupt'])
@@ -130,7 +147,7 @@ def test_bad_data_stops_train_and_test_before_they_start(toy_copy, tmp_path,
         labels[:5, :5] = 25
         cv2.imwrite(str(label), labels)
         expected = [f'{label}: values 25', 'hold values that are no class',
-                    'classes 0..18, ignore 255']
+                    'allowed: 0..18, 255']
     elif damage == 'size':
         labels = cv2.imread(str(label), cv2.IMREAD_UNCHANGED)
         cv2.imwrite(str(label), labels[:, :300])
@@ -182,7 +199,7 @@ def test_files_that_are_not_checkpoints_get_one_line(random_demo_checkpoint,
         read_checkpoint(bad)
     rc = run_main('test', [DEMO_CONFIG, bad, '--work-dir', tmp_path / 'w',
                            *data_options(toy_cityscapes)], monkeypatch)
-    err = capsys.readouterr().err
+    err = assert_nothing_started(capsys, tmp_path / 'w')
     assert rc == 1 and 'Traceback' not in err
     (line, ) = [ln for ln in err.splitlines() if ln.startswith('error:')]
     assert str(bad) in line and {'truncated': 'truncated or corrupt',

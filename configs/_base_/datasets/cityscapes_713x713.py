@@ -25,6 +25,8 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+# --tta: multi-scale + flip through mmseg's SegTTAModel.
+tta_model = dict(type='SegTTAModel')
 tta_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(

@@ -1,6 +1,7 @@
 """AutoAugment (Cubuk et al., "AutoAugment: Learning Augmentation Strategies
 from Data", CVPR 2019) on uint8 ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``
-images, with mmcv's image operations except where a local one says why.
+images: the policy table, the level mapping and the registered transform (the
+image operations are in :mod:`.auto_augment_ops`).
 
 Every level 0-10 is read as *strength*: 0 is the identity for every op with
 a magnitude, 10 the end of the paper's range (its Table 1), and geometric /
@@ -25,164 +26,16 @@ import math
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 from typing import Tuple, Union
 
-import cv2
-import mmcv
 import numpy as np
-from mmcv.image.geometric import cv2_interp_codes
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
+from .auto_augment_ops import (CHOICES, Image, auto_contrast, check_choice,
+                               check_image, enhance, equalize, geometric,
+                               invert, posterize, solarize)
+
 MAX_LEVEL = 10
-_CHOICES = dict(
-    interpolation=('nearest', 'bilinear', 'bicubic'),
-    channel_order=('bgr', 'rgb'))
-Image = np.ndarray
-
-
-def _check_choice(name: str, value: str) -> None:
-    if value not in _CHOICES[name]:
-        raise ValueError(f'{name} must be one of {list(_CHOICES[name])}, got '
-                         f'{value!r}')
-
-
-def _check_image(img: Image) -> None:
-    if not isinstance(img, np.ndarray) or img.dtype != np.uint8:
-        raise TypeError('AutoAugment operations expect a uint8 numpy image, '
-                        f'got {type(img).__name__} '
-                        f'{getattr(img, "dtype", "")}')
-    if img.ndim not in (2, 3) or img.ndim == 3 and img.shape[2] not in (1, 3):
-        raise ValueError('expected an (H, W), (H, W, 1) or (H, W, 3) image, '
-                         f'got shape {img.shape}')
-
-
-# Image operations: uint8 in, uint8 of the same shape out.
-invert = mmcv.iminvert  # 255 - img
-solarize = mmcv.solarize  # solarize(img, thr) inverts the pixels >= thr
-posterize = mmcv.posterize  # posterize(img, bits) keeps the top bits
-
-
-def geometric(img: Image, op: str, amount: float,
-              fill: Union[int, Sequence[int]] = 128,
-              interpolation: str = 'bilinear') -> Image:
-    """Shear, translate or rotate ``img`` on a canvas of the same size.
-
-    Args:
-        img (np.ndarray): uint8 image.
-        op (str): 'ShearX' / 'ShearY' (``amount`` is the factor, about the
-            centre: ``x' = x + amount * (y - cy)``), 'TranslateX' /
-            'TranslateY' (pixels, positive moves right / down) or 'Rotate'
-            (degrees about the centre, positive is counter-clockwise).
-        amount (float): Magnitude of the op; 0 is the identity.
-        fill (int | Sequence[int]): Value of the pixels shifted in, one for
-            all channels or one per channel.
-        interpolation (str): 'nearest', 'bilinear' or 'bicubic'.
-
-    Returns:
-        np.ndarray: The transformed image, same shape and dtype.
-    """
-    _check_choice('interpolation', interpolation)
-    channels = 1 if img.ndim == 2 else img.shape[2]
-    # A per-channel tuple, because OpenCV fills only channel 0 from an int.
-    border = (int(fill), ) * channels if np.isscalar(fill) else tuple(
-        int(v) for v in fill)
-    if len(border) != channels:
-        raise ValueError(f'fill has {len(border)} values for a {channels}-'
-                         'channel image')
-    h, w = img.shape[:2]
-    if op == 'Rotate':
-        # mmcv's positive angle is clockwise; PIL's (the paper's) is not.
-        out = mmcv.imrotate(
-            img, -amount, border_value=border, interpolation=interpolation)
-    elif op in ('TranslateX', 'TranslateY'):
-        direction = 'horizontal' if op == 'TranslateX' else 'vertical'
-        out = mmcv.imtranslate(img, amount, direction, border, interpolation)
-    elif op in ('ShearX', 'ShearY'):
-        # Not mmcv.imshear: it shears about the top-left corner, which also
-        # slides the whole content by up to 0.3 * H px.
-        matrix = np.eye(2, 3)
-        if op == 'ShearX':  # x' = x + amount * (y - cy)
-            matrix[0, 1:] = amount, -amount * (h - 1) / 2
-        else:  # y' = y + amount * (x - cx)
-            matrix[1, [0, 2]] = amount, -amount * (w - 1) / 2
-        out = cv2.warpAffine(
-            img, matrix, (w, h), flags=cv2_interp_codes[interpolation],
-            borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-    else:
-        raise ValueError(f'unknown geometric op {op!r}; known: ShearX, '
-                         'ShearY, TranslateX, TranslateY, Rotate')
-    return out.reshape(img.shape)  # OpenCV drops a trailing 1-channel axis
-
-
-def _per_channel(fn: Callable[[Image], Image], img: Image) -> Image:
-    planes = img.reshape(img.shape[0], img.shape[1], -1)
-    return np.dstack([fn(planes[:, :, c]) for c in range(planes.shape[2])
-                      ]).reshape(img.shape)
-
-
-def auto_contrast(img: Image) -> Image:
-    """Stretch each non-constant channel to min 0 and max 255."""
-
-    # Not mmcv.auto_contrast: it truncates its float LUT, so ~15% of the
-    # (min, max) pairs map the max to 254; this one rounds.
-    def stretch(plane: Image) -> Image:
-        lo, hi = int(plane.min()), int(plane.max())
-        if hi == lo:
-            return plane
-        lut = (np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo))
-        return np.clip(np.round(lut), 0, 255).astype(np.uint8)[plane]
-
-    return _per_channel(stretch, img)
-
-
-def equalize(img: Image) -> Image:
-    """Equalize the histogram of every channel independently."""
-    # Not mmcv.imequalize: its bin step (PIL's) is floored, which piles a
-    # small image's top levels on 255 (~25% of a 32x32 one's pixels).
-    return _per_channel(lambda p: cv2.equalizeHist(np.ascontiguousarray(p)),
-                        img)
-
-
-def enhance(img: Image, op: str, factor: float,
-            channel_order: str = 'bgr') -> Image:
-    """Blend ``img`` with a degenerate image, as PIL's ImageEnhance does.
-
-    Args:
-        img (np.ndarray): uint8 image.
-        op (str): The degenerate image: 'Brightness' black, 'Color' the luma
-            image, 'Contrast' the mean luma, 'Sharpness' PIL's 3x3 smoothing
-            (the one-pixel border is kept).
-        factor (float): 0 gives the degenerate image, 1 the input, more
-            exaggerates the difference.
-        channel_order (str): 'bgr' or 'rgb': luma weights for Color/Contrast.
-
-    Returns:
-        np.ndarray: The adjusted image, same shape and dtype.
-    """
-    # backend='cv2': mmcv.use_backend('pillow') for image IO must not apply.
-    if op == 'Brightness':
-        out = mmcv.adjust_brightness(img, factor, backend='cv2')
-    elif op == 'Sharpness':
-        out = mmcv.adjust_sharpness(img, factor).reshape(img.shape)
-        # PIL and the paper's code keep the one-pixel border; mmcv changes it.
-        out[[0, -1]] = img[[0, -1]]
-        out[:, [0, -1]] = img[:, [0, -1]]
-    elif op in ('Color', 'Contrast'):
-        _check_choice('channel_order', channel_order)
-        adjust = mmcv.adjust_color if op == 'Color' else mmcv.adjust_contrast
-        if img.ndim == 2 or img.shape[2] == 1:
-            # mmcv wants 3 channels; three equal ones have that value as luma.
-            grey3 = np.dstack([img.reshape(img.shape[:2])] * 3)
-            out = adjust(grey3, factor, backend='cv2')[:, :, 0]
-        else:
-            # mmcv's luma weights are BGR's; reversed RGB channels fit them.
-            order = slice(None, None, -1 if channel_order == 'rgb' else 1)
-            out = adjust(np.ascontiguousarray(img[:, :, order]), factor,
-                         backend='cv2')[:, :, order]
-    else:
-        raise ValueError(f'unknown enhancement op {op!r}; known: Brightness, '
-                         'Color, Contrast, Sharpness')
-    return np.ascontiguousarray(out).reshape(img.shape)
 
 
 class _OpSpec(NamedTuple):
@@ -244,8 +97,8 @@ def _merge_hparams(hparams: Optional[dict]) -> dict:
         raise KeyError(f'unknown AutoAugment hparams {sorted(unknown)}; '
                        f'known: {sorted(DEFAULT_HPARAMS)}')
     merged = {**DEFAULT_HPARAMS, **(hparams or {})}
-    for name in _CHOICES:
-        _check_choice(name, merged[name])
+    for name in CHOICES:
+        check_choice(name, merged[name])
     return merged
 
 
@@ -259,7 +112,9 @@ def apply_op(img: Image, name: str, level: float, sign: int = 1,
         level (float): Magnitude level in [0, 10]; 0 is the identity.
         sign (int): +1 or -1; flips the direction of signed operations
             (shear, translate, rotate, enhancements) and is ignored by others.
+            Default: 1.
         hparams (dict, optional): Overrides of :data:`DEFAULT_HPARAMS`.
+            Default: None.
 
     Returns:
         np.ndarray: The augmented image, same shape and dtype.
@@ -267,7 +122,7 @@ def apply_op(img: Image, name: str, level: float, sign: int = 1,
     name, _, level = _parse_op((name, 1.0, level))
     if sign not in (1, -1):
         raise ValueError(f'sign must be 1 or -1, got {sign}')
-    _check_image(img)
+    check_image(img)
     spec = _OPS[name]
     m = level / MAX_LEVEL * (sign if spec.signed else 1)
     return spec.call(img, m, _merge_hparams(hparams))
@@ -366,9 +221,10 @@ class AutoAugment(BaseTransform):
     Args:
         policies (str | Sequence): 'imagenet' (Table 9 of the paper) or a
             custom list of sub-policies, see :func:`parse_policies`.
+            Default: 'imagenet'.
         hparams (dict, optional): Overrides of :data:`DEFAULT_HPARAMS`
             (``fill``, ``interpolation``, ``translate_frac``,
-            ``channel_order``).
+            ``channel_order``). Default: None.
     """
 
     def __init__(self, policies: Union[str, Sequence] = 'imagenet',
@@ -393,7 +249,7 @@ class AutoAugment(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Replace the uint8 ``results['img']`` by its augmented version."""
         img = results['img']
-        _check_image(img)
+        check_image(img)
         for name, level, sign in self._sample_ops():
             img = apply_op(img, name, level, sign, self.hparams)
         results['img'] = img

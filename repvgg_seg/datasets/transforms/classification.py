@@ -86,17 +86,17 @@ class RandomResizedCrop(BaseTransform):
 
     Args:
         scale (int | Sequence[int]): Output size, an int or ``(w, h)`` as in
-            mmcv. Defaults to 224.
+            mmcv. Default: 224.
         crop_ratio_range (Sequence[float]): Range of the crop area as a
-            fraction of the image area. Defaults to (0.08, 1.0).
+            fraction of the image area. Default: (0.08, 1.0).
         aspect_ratio_range (Sequence[float]): Range of the crop's width /
-            height. Defaults to (3/4, 4/3).
+            height. Default: (3/4, 4/3).
         max_attempts (int): Random boxes tried before the centre fallback.
-            Defaults to 10.
+            Default: 10.
         interpolation (str): 'nearest', 'bilinear', 'bicubic', 'area' or
-            'lanczos'. Defaults to 'bilinear'.
+            'lanczos'. Default: 'bilinear'.
         backend (str): Resize backend of :func:`mmcv.imresize`, 'cv2' or
-            'pillow'. Defaults to 'cv2'.
+            'pillow'. Default: 'cv2'.
     """
 
     def __init__(self,
@@ -209,13 +209,13 @@ class ResizeEdge(BaseTransform):
     - scale_factor (``(w_ratio, h_ratio)``)
 
     Args:
-        scale (int): Target length of the chosen edge. Defaults to 256.
-        edge (str): 'short', 'long', 'width' or 'height'. Defaults to
+        scale (int): Target length of the chosen edge. Default: 256.
+        edge (str): 'short', 'long', 'width' or 'height'. Default:
             'short'.
         interpolation (str): 'nearest', 'bilinear', 'bicubic', 'area' or
-            'lanczos'. Defaults to 'bilinear'.
+            'lanczos'. Default: 'bilinear'.
         backend (str): Resize backend of :func:`mmcv.imresize`, 'cv2' or
-            'pillow'. Defaults to 'cv2'.
+            'pillow'. Default: 'cv2'.
     """
 
     EDGES = ('short', 'long', 'width', 'height')

@@ -1,10 +1,34 @@
 """Refuse a checkpoint that does not fit the model, before it is loaded."""
+from typing import Optional
+
 from mmengine.hooks import Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmseg.registry import HOOKS
+from torch import nn
 
 from repvgg_seg.checkpoint import (CheckpointMismatchError, describe_mismatch,
                                    extract_state_dict)
+from .deploy_hook import deploy_form_error
+
+
+def fit_error(model: nn.Module, checkpoint: dict,
+              source: str) -> Optional[CheckpointMismatchError]:
+    """Why ``checkpoint`` cannot be loaded into ``model`` as it is, or None.
+
+    Deploy-form weights for a training-form model get their own message. A
+    checkpoint without an auxiliary head fits a model with one: testing
+    never runs it (``tools/convert_checkpoint.py --segmentor`` drops it).
+    """
+    if isinstance(model, BaseTTAModel):
+        model = model.module
+    state = extract_state_dict(checkpoint)
+    error = deploy_form_error(model, state)
+    if error is not None:
+        return error
+    ignore = () if any(k.startswith('auxiliary_head.') for k in state) else (
+        'auxiliary_head.', )
+    problems = describe_mismatch(model, state, source, ignore_missing=ignore)
+    return CheckpointMismatchError(problems) if problems else None
 
 
 @HOOKS.register_module()
@@ -14,21 +38,17 @@ class CheckpointFitHook(Hook):
     mmengine loads ``load_from`` non-strictly: a checkpoint of another config
     (other head widths, another arch, the other RepVGG form) leaves layers at
     random initialisation, logs a warning, and the test reports a wrong mIoU
-    with exit status 0. This hook checks names and shapes first and raises
-    :class:`CheckpointMismatchError` naming the keys, what the checkpoint is
-    and what to do. ``tools/test.py --non-strict`` leaves it out.
-
-    It runs after :class:`RepVGGDeployHook`, whose message for a deploy-form
-    checkpoint is the more specific one.
+    with exit status 0. ``tools/test.py`` checks this before the runner
+    starts (:func:`repvgg_seg.engine.checks.check_checkpoint_fits`); this hook
+    is the same check for models that cannot be built on the meta device,
+    run on the real model just before loading. ``--non-strict`` leaves both
+    out.
     """
 
     priority = 'LOWEST'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if isinstance(model, BaseTTAModel):
-            model = model.module
-        problems = describe_mismatch(model, extract_state_dict(checkpoint),
-                                     source=str(runner._load_from))
-        if problems:
-            raise CheckpointMismatchError(problems)
+        error = fit_error(model, checkpoint, str(runner._load_from))
+        if error is not None:
+            raise error

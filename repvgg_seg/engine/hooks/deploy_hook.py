@@ -17,6 +17,24 @@ def _count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def deploy_form_error(model: nn.Module, state: dict) -> Optional[DeployCheckpointError]:
+    """The error for fused (deploy-form) weights given to a training-form
+    model, which the runner trains and tests as such; None when they fit."""
+    fused = fused_block_keys(state)
+    unfused = [name for name, m in model.named_modules()
+               if isinstance(m, Reparameterizable) and not m.deploy]
+    if not (fused and unfused):
+        return None
+    return DeployCheckpointError(
+        f'The checkpoint holds fused (deploy-form) RepVGG weights (e.g. '
+        f'{fused[0]}), but this config builds the training form (e.g. '
+        f'{unfused[0]}), which the runner trains and tests. Give '
+        'tools/test.py the training checkpoint (with --deploy it fuses '
+        'it itself); fused files are for tools/infer.py, tools/benchmark.py '
+        '--checkpoint, tools/export_onnx.py and tools/quantize.py, which take '
+        'both forms.')
+
+
 @HOOKS.register_module()
 class RepVGGDeployHook(Hook):
     """Validate and test the plain model that will be deployed.
@@ -85,18 +103,10 @@ class RepVGGDeployHook(Hook):
             self._training_model = None
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get('state_dict', checkpoint)
-        fused = fused_block_keys(state)
-        unfused = [name for name, m in self._unwrap(runner.model).named_modules()
-                   if isinstance(m, Reparameterizable) and not m.deploy]
-        if fused and unfused:
-            raise DeployCheckpointError(
-                f'The checkpoint holds fused (deploy-form) RepVGG weights (e.g. '
-                f'{fused[0]}), but this config builds the training form (e.g. '
-                f'{unfused[0]}), which the runner trains and tests. Give '
-                'tools/test.py the training checkpoint (with --deploy it fuses '
-                'it itself); fused files are for tools/benchmark.py '
-                '--checkpoint and tools/export_onnx.py, which take both forms.')
+        error = deploy_form_error(self._unwrap(runner.model),
+                                  checkpoint.get('state_dict', checkpoint))
+        if error is not None:
+            raise error
 
     def before_test(self, runner) -> None:
         if self.deploy_on_test:

@@ -19,22 +19,31 @@ from mmseg.registry import HOOKS
 _TAG = '__repvgg_seg_portable__'
 
 
+def _rebuild(value, items: list):
+    """A tuple or list of ``value``'s type from ``items`` (namedtuples too)."""
+    if isinstance(value, tuple) and hasattr(value, '_fields'):
+        return type(value)(*items)
+    return type(value)(items)
+
+
 def to_portable(value: Any) -> Any:
-    """Replace ``HistoryBuffer``, numpy arrays and numpy scalars (at any depth
-    of dicts, lists and tuples) by plain, tagged containers."""
+    """Replace ``HistoryBuffer``, numeric numpy arrays and numpy scalars (at
+    any depth of dicts, lists and tuples) by plain, tagged containers. What it
+    cannot express plainly (object or string arrays, datetimes) is left as it
+    is: the checkpoint then needs the allow-listed loader, as before."""
     if isinstance(value, HistoryBuffer):
         logs, counts = value.data
-        return {_TAG: 'HistoryBuffer', 'log': torch.from_numpy(np.asarray(logs)),
-                'count': torch.from_numpy(np.asarray(counts)),
+        return {_TAG: 'HistoryBuffer', 'log': np.asarray(logs).tolist(),
+                'count': np.asarray(counts).tolist(),
                 'max_length': value.max_length}
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) and value.dtype.kind in 'biuf':
         return {_TAG: 'ndarray', 'data': torch.from_numpy(np.ascontiguousarray(value))}
-    if isinstance(value, np.generic):
+    if isinstance(value, np.generic) and value.dtype.kind in 'biuf':
         return value.item()
     if isinstance(value, dict):
-        return type(value)((k, to_portable(v)) for k, v in value.items())
+        return {k: to_portable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(to_portable(v) for v in value)
+        return _rebuild(value, [to_portable(v) for v in value])
     return value
 
 
@@ -43,14 +52,13 @@ def from_portable(value: Any) -> Any:
     if isinstance(value, dict):
         kind = value.get(_TAG)
         if kind == 'HistoryBuffer':
-            return HistoryBuffer(value['log'].numpy().tolist(),
-                                 value['count'].numpy().tolist(),
+            return HistoryBuffer(list(value['log']), list(value['count']),
                                  value['max_length'])
         if kind == 'ndarray':
             return value['data'].numpy()
-        return type(value)((k, from_portable(v)) for k, v in value.items())
+        return {k: from_portable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(from_portable(v) for v in value)
+        return _rebuild(value, [from_portable(v) for v in value])
     return value
 
 

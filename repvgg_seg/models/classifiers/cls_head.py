@@ -22,9 +22,9 @@ class LinearClsHead(BaseModule):
             stage width).
         loss (dict): Loss config; it is called with ``(logits, target)``
             where the target is integer labels ``(B,)`` or soft targets
-            ``(B, num_classes)``. Defaults to plain cross-entropy.
+            ``(B, num_classes)``. Default: plain cross-entropy.
         init_cfg (dict | list[dict], optional): mmengine init config.
-            Defaults to None: PyTorch's default ``nn.Linear`` init.
+            Default: None: PyTorch's default ``nn.Linear`` init.
     """
 
     def __init__(self,

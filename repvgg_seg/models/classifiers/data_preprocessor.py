@@ -36,7 +36,7 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
         mean (Sequence[float], optional): Per-channel mean (1 or 3 values), in
             the channel order after ``to_rgb``. None skips normalisation.
         std (Sequence[float], optional): Per-channel std; given with ``mean``.
-        to_rgb (bool): Reverse the channel order (BGR->RGB). Defaults to
+        to_rgb (bool): Reverse the channel order (BGR->RGB). Default:
             False.
         num_classes (int, optional): Width of the mixup targets. The
             classifier fills it in from its head when left out.

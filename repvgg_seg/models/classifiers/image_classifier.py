@@ -36,7 +36,7 @@ class ImageClassifier(BaseModel):
         backbone (dict): Backbone config; its last output feeds the head.
         head (dict): Head config. ``in_channels`` may be left out: it is then
             taken from the backbone's ``out_channels``.
-        data_preprocessor (dict, optional): Defaults to a
+        data_preprocessor (dict, optional): Default: a
             :class:`ClsDataPreprocessor` without normalisation. Its
             ``num_classes`` (used by mixup) defaults to the head's.
         init_cfg (dict | list[dict], optional): mmengine init config.

@@ -19,9 +19,9 @@ class LabelSmoothCrossEntropyLoss(nn.Module):
     mixup can run before the loss without knowing about smoothing.
 
     Args:
-        label_smoothing (float): ``eps`` in [0, 1). Defaults to 0 (plain
+        label_smoothing (float): ``eps`` in [0, 1). Default: 0 (plain
             cross-entropy).
-        loss_weight (float): Factor on the loss. Defaults to 1.
+        loss_weight (float): Factor on the loss. Default: 1.
     """
 
     def __init__(self, label_smoothing: float = 0.0,

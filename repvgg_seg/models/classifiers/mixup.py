@@ -53,8 +53,8 @@ def one_hot(labels: torch.Tensor,
         labels (torch.Tensor): Integer labels of shape ``(B,)`` (a ``(B, 1)``
             column is flattened).
         num_classes (int): Number of classes.
-        label_smoothing (float): ``eps`` in [0, 1). Defaults to 0.
-        dtype (torch.dtype): Output dtype. Defaults to float32.
+        label_smoothing (float): ``eps`` in [0, 1). Default: 0.
+        dtype (torch.dtype): Output dtype. Default: float32.
 
     Returns:
         torch.Tensor: ``(B, num_classes)`` rows that each sum to 1.
@@ -88,10 +88,10 @@ class Mixup:
     drawn before ``perm``.
 
     Args:
-        alpha (float): Beta concentration, > 0. Defaults to 0.2.
-        num_classes (int): Width of the soft targets. Defaults to 1000.
+        alpha (float): Beta concentration, > 0. Default: 0.2.
+        num_classes (int): Width of the soft targets. Default: 1000.
         label_smoothing (float): Smoothing of the one-hot targets before
-            mixing. Defaults to 0.
+            mixing. Default: 0.
 
     Example:
         >>> mixup = Mixup(alpha=0.2, num_classes=10)
