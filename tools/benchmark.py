@@ -29,7 +29,6 @@ import argparse
 import sys
 
 import torch
-from mmengine.config import DictAction
 
 from repvgg_seg.benchmark import (BenchmarkSettings, FastMode,
                                   measure_matmul_peak, run_benchmark)
@@ -39,7 +38,7 @@ from repvgg_seg.benchmark.report import (add_ratios, format_deploy_speedups,
                                          load_miou, parse_pairs,
                                          plot_speed_vs_miou, write_csv,
                                          write_json)
-from repvgg_seg.engine.cli import INPUT_ERRORS, report_error
+from repvgg_seg.engine.cli import INPUT_ERRORS, add_cfg_options, report_error
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -104,8 +103,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--miou-json',
                         help='JSON {config name: mIoU or {"mIoU": ...}} for the '
                         'plot (default: the paper\'s Table 8 values)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides for every config, key=value')
+    add_cfg_options(parser, 'config overrides for every config, key=value')
     return parser.parse_args(argv)
 
 

@@ -22,11 +22,10 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 
 from repvgg_seg.apis import build_segmentor, config_name, load_config
 from repvgg_seg.deploy import switch_to_deploy
-from repvgg_seg.engine.cli import INPUT_ERRORS, report_error
+from repvgg_seg.engine.cli import INPUT_ERRORS, add_cfg_options, report_error
 from repvgg_seg.export import DEFAULT_OPSET, export_segmentor
 
 
@@ -54,8 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'instead of the input size')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help=f'ONNX opset (default {DEFAULT_OPSET})')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -17,10 +17,9 @@ others are still segmented).
 import argparse
 import sys
 
-from mmengine.config import DictAction
 
 from repvgg_seg.apis import load_config
-from repvgg_seg.engine.cli import INPUT_ERRORS, report_error
+from repvgg_seg.engine.cli import INPUT_ERRORS, add_cfg_options, report_error
 from repvgg_seg.infer import (BACKENDS, Segmenter, collect_sources,
                               first_readable_image, load_inference_model)
 
@@ -44,8 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--non-strict', action='store_true',
                         help='load a checkpoint that does not fully fit the '
                         'model (what fits; the rest is listed)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -14,9 +14,8 @@ import argparse
 import sys
 
 import torch
-from mmengine.config import DictAction
 
-from repvgg_seg.engine.cli import INPUT_ERRORS, report_error
+from repvgg_seg.engine.cli import INPUT_ERRORS, add_cfg_options, report_error
 from repvgg_seg.export.int8 import METHODS
 from repvgg_seg.quantize import quantize_config
 
@@ -42,8 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='threads for PyTorch and onnxruntime alike')
     parser.add_argument('--non-strict', action='store_true',
                         help='load a checkpoint that does not fully fit')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, key=value')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

@@ -1,6 +1,6 @@
 """Loading RepVGG weights into a backbone, and writing converted checkpoints."""
 import os
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from mmengine.logging import print_log

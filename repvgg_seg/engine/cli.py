@@ -4,7 +4,7 @@ import os
 import pickle
 import sys
 from contextlib import nullcontext
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -31,14 +31,19 @@ RUN_ERRORS = (FileNotFoundError, UnsafeCheckpointError, CheckpointMismatchError,
               WorkDirLockedError)
 
 
+def add_cfg_options(parser: argparse.ArgumentParser,
+                    help: str = 'config overrides, key=value (e.g. '
+                    'model.backbone.init_cfg=None)') -> None:
+    """``--cfg-options key=value ...``, as every tool takes it."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=help)
+
+
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--no-data-check``
     and ``--local-rank``."""
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value (e.g. train_cfg.max_iters=100 '
-        'model.backbone.init_cfg=None)')
+    add_cfg_options(parser, 'override config settings, key=value (e.g. '
+                    'train_cfg.max_iters=100 model.backbone.init_cfg=None)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--no-data-check', action='store_true',

@@ -23,6 +23,24 @@ LOCK_NAME = 'repvgg_seg_run.lock'
 _RANK_VARIABLES = ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK')
 
 
+# Lock descriptors this process holds. A forked child (a data-loader worker)
+# inherits them, and the lock would outlive a killed trainer until its
+# workers noticed; children close their copies at once.
+_HELD = set()
+
+
+def _close_inherited() -> None:
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited)
+
+
 class WorkDirLockedError(RuntimeError):
     """Another live run holds the work dir (the message names it)."""
 
@@ -111,8 +129,10 @@ def work_dir_lock(work_dir: str) -> Iterator[Optional[str]]:
               command=' '.join(sys.argv))
     os.ftruncate(fd, 0)
     os.write(fd, json.dumps(me).encode())
+    _HELD.add(fd)
     try:
         yield path
     finally:
         os.remove(path)  # while still holding it, so no one locks a dead file
+        _HELD.discard(fd)
         os.close(fd)

@@ -6,7 +6,6 @@ config's test split with onnxruntime doing the network forward
 by what quantization changed. Both are timed in one run, alternating, with
 the same threads and input.
 """
-import copy
 import datetime
 import json
 import os

@@ -1,6 +1,5 @@
 """tools/benchmark.py on CPU at a small shape: table, ratios, files, checks."""
 import csv
-import importlib.util
 import io
 import json
 from contextlib import redirect_stdout
@@ -9,20 +8,13 @@ import pytest
 import torch
 
 from conftest import DEMO_CONFIG, REPO
+from tool_runs import load_tool
 from repvgg_seg.benchmark import suite, variants
 from repvgg_seg.benchmark.fast_modes import PreparedMode
 from repvgg_seg.benchmark.rows import ROW_FIELDS, BenchmarkSettings
 
 R50 = REPO / 'configs' / 'pspnet_r50.py'
 TOY = DEMO_CONFIG.stem
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'{name}_tool',
-                                                  REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')

@@ -9,6 +9,7 @@ import torch
 from reference_repvgg import (SMALL_ARCH, SMALL_DILATIONS, SMALL_LAYERS,
                               SMALL_STRIDES, layout_state_dict, random_params,
                               reference_forward)
+from tool_runs import run_main
 from repvgg_seg.checkpoint import (CheckpointLayoutError, CheckpointMismatchError,
                                    DeployCheckpointError, load_checkpoint_file)
 from repvgg_seg.models import RepVGG
@@ -139,14 +140,12 @@ def test_mixed_layouts_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize('to', ['train', 'deploy'])
-def test_convert_tool_writes_our_layout(tmp_path, to):
+def test_convert_tool_writes_our_layout(tmp_path, to, monkeypatch, capsys):
     src = save(tmp_path, layout_state_dict('mmpretrain', SMALL_LAYERS, PARAMS),
                'mmpretrain.pth')
     dst = tmp_path / 'out' / 'ours.pth'
-    result = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / 'convert_checkpoint.py'), str(src),
-         str(dst), '--to', to], capture_output=True, text=True, check=True)
-    assert f'{to} form' in result.stdout
+    assert run_main('convert_checkpoint', [src, dst, '--to', to], monkeypatch) == 0
+    assert f'{to} form' in capsys.readouterr().out
     state = load_checkpoint_file(dst)['state_dict']
     reparam = [k for k in state if 'branch_reparam' in k]
     assert bool(reparam) == (to == 'deploy')
@@ -157,11 +156,12 @@ def test_convert_tool_writes_our_layout(tmp_path, to):
     assert_matches_reference(model)
 
 
-def test_convert_tool_reports_errors_without_traceback(tmp_path):
+def test_convert_tool_reports_errors_without_traceback(tmp_path, tool_env):
+    # As users run it: a subprocess, so a traceback would really show.
     result = subprocess.run(
         [sys.executable, str(REPO / 'tools' / 'convert_checkpoint.py'),
          str(tmp_path / 'missing.pth'), str(tmp_path / 'out.pth')],
-        capture_output=True, text=True)
+        capture_output=True, text=True, env=tool_env)
     assert result.returncode == 1
     assert 'Checkpoint file not found' in result.stderr
     assert 'Traceback' not in result.stderr

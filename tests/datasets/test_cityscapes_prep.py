@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tool_runs import run_main
 from repvgg_seg.datasets.cityscapes_check import (
     CityscapesLayoutError, check_cityscapes_layout, train_id_path)
 from repvgg_seg.datasets.cityscapes_prep import (
@@ -260,11 +261,10 @@ def test_cli_converts(root):
     assert len(_label_maps(root)) == NUM_TRAIN + NUM_VAL
 
 
-def test_cli_reports_missing_root(tmp_path):
+def test_cli_reports_missing_root(tmp_path, monkeypatch, capsys):
     missing = str(tmp_path / 'no_cityscapes_here')
-    proc = _run_cli(missing)
-    assert proc.returncode == 1
+    assert run_main('prepare_cityscapes', [missing], monkeypatch) == 1
+    captured = capsys.readouterr()
     assert ('error: CityscapesLayoutError: Cityscapes data root does not '
-            f'exist: {missing}') in (
-        proc.stderr)
-    assert 'Traceback' not in proc.stdout + proc.stderr
+            f'exist: {missing}') in captured.err
+    assert 'Traceback' not in captured.out + captured.err

@@ -1,6 +1,5 @@
 """ONNX export of a deployed PSPNet, checked with onnxruntime."""
 import copy
-import importlib.util
 
 import onnx
 import pytest
@@ -8,6 +7,7 @@ import torch
 
 from conftest import DEMO_CONFIG, REPO
 from numerics import randomize_bn, rel_err
+from tool_runs import load_tool
 from repvgg_seg.apis import (SegmentorForward, build_segmentor,
                              is_deployed, load_config)
 from repvgg_seg.deploy import switch_to_deploy
@@ -59,14 +59,6 @@ def test_any_input_size_exports_exactly(trained_form, tmp_path, hw, static):
             assert rel_err(torch.from_numpy(ort_run(session, x)), expected) < 1e-4
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'export_onnx_tool', REPO / 'tools' / 'export_onnx.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize('form', ['train', 'deploy'])
 def test_tool_loads_checkpoint_either_form(tmp_path, capsys, form):
     torch.manual_seed(1)
@@ -78,7 +70,7 @@ def test_tool_loads_checkpoint_either_form(tmp_path, capsys, form):
     torch.save({'meta': {'iter': 6}, 'state_dict': saved.state_dict()}, ckpt)
 
     out = tmp_path / 'm.onnx'
-    tool = load_tool()
+    tool = load_tool('export_onnx')
     rc = tool.main([str(DEMO_CONFIG), str(ckpt), '--shape', '96', '96',
                     '--out', str(out)])
     stdout = capsys.readouterr().out
@@ -94,7 +86,7 @@ def test_tool_loads_checkpoint_either_form(tmp_path, capsys, form):
 
 
 def test_tool_wants_weights_or_explicit_random(capsys):
-    assert load_tool().main([str(DEMO_CONFIG)]) == 2
+    assert load_tool('export_onnx').main([str(DEMO_CONFIG)]) == 2
     assert '--random-weights' in capsys.readouterr().err
 
 

@@ -1,23 +1,14 @@
 """tools/infer.py on real image and video files: the same labels as mmseg's
 own inference, every backend, and clear errors that spare the other inputs."""
-import importlib.util
 import shutil
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import DEMO_CONFIG, REPO
-from repvgg_seg.apis import init_segmentor, load_config
+from conftest import DEMO_CONFIG
+from tool_runs import load_tool
 from repvgg_seg.deploy import switch_to_deploy
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('infer_tool',
-                                                  REPO / 'tools' / 'infer.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -50,7 +41,7 @@ def test_folder_labels_equal_mmseg_inference(images, random_demo_checkpoint,
     out = tmp_path / 'out'
     args = [str(DEMO_CONFIG), str(random_demo_checkpoint), str(images),
             '--out-dir', str(out)] + (['--deploy'] if deploy else [])
-    assert load_tool().main(args) == 0
+    assert load_tool('infer').main(args) == 0
     stdout = capsys.readouterr().out
     assert 'segmented 3 images' in stdout and 'images/s' in stdout
     for name in ('img0', 'img1', 'nested/img2'):
@@ -65,7 +56,7 @@ def test_folder_labels_equal_mmseg_inference(images, random_demo_checkpoint,
 
 def test_onnx_backend_gives_the_pytorch_labels(images, random_demo_checkpoint,
                                                tmp_path):
-    tool = load_tool()
+    tool = load_tool('infer')
     assert tool.main([str(DEMO_CONFIG), str(random_demo_checkpoint), str(images),
                       '--out-dir', str(tmp_path / 'pt')]) == 0
     # A .pth with the onnxruntime backend is exported first; the .onnx it
@@ -94,7 +85,7 @@ def test_video_gives_an_overlay_video(images, random_demo_checkpoint, tmp_path,
     for frame in frames:
         writer.write(frame)
     writer.release()
-    assert load_tool().main([str(DEMO_CONFIG), str(random_demo_checkpoint),
+    assert load_tool('infer').main([str(DEMO_CONFIG), str(random_demo_checkpoint),
                              str(video), '--deploy', '--out-dir',
                              str(tmp_path / 'out')]) == 0
     assert 'and 6 video frames' in capsys.readouterr().out
@@ -106,7 +97,7 @@ def test_video_gives_an_overlay_video(images, random_demo_checkpoint, tmp_path,
 
 def test_label_ids_are_cityscapes_label_ids(images, random_demo_checkpoint,
                                             tmp_path):
-    tool = load_tool()
+    tool = load_tool('infer')
     for flag, folder in (([], 'train'), (['--label-ids'], 'ids')):
         assert tool.main([str(DEMO_CONFIG), str(random_demo_checkpoint),
                           str(images / 'img0.png'), '--out-dir',
@@ -128,7 +119,7 @@ def test_bad_inputs_are_named_and_the_rest_still_run(images, random_demo_checkpo
     folder = tmp_path / 'mixed'
     shutil.copytree(images, folder)
     (folder / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
-    tool = load_tool()
+    tool = load_tool('infer')
     rc = tool.main([str(DEMO_CONFIG), str(random_demo_checkpoint), str(folder),
                     '--out-dir', str(tmp_path / 'out')])
     captured = capsys.readouterr()

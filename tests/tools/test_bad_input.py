@@ -1,7 +1,6 @@
 """Issue 10's table, row by row: bad input stops with one clear error naming
 the problem and the fix, a non-zero exit, before any work is done or any
 file is written."""
-import importlib.util
 import os
 import shutil
 import socket
@@ -9,7 +8,6 @@ import subprocess
 import sys
 
 import cv2
-import numpy as np
 import pytest
 import torch
 
@@ -18,19 +16,7 @@ from repvgg_seg.apis import build_segmentor, load_config
 from repvgg_seg.checkpoint import CheckpointFileError, read_checkpoint
 from repvgg_seg.engine.work_dir_lock import LOCK_NAME, WorkDirLockedError, work_dir_lock
 from repvgg_seg.models import RepVGG
-
-
-def tool(name):
-    spec = importlib.util.spec_from_file_location(f'{name}_tool',
-                                                  REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_main(name, args, monkeypatch):
-    monkeypatch.setattr(sys, 'argv', [f'{name}.py', *map(str, args)])
-    return tool(name).main()
+from tool_runs import run_main
 
 
 def data_options(root, *extra):

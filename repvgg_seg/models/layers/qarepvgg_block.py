@@ -29,10 +29,7 @@ class QARepVGGBlock(RepVGGBlock):
     _branch_names = ('branch_3x3', 'branch_1x1', 'branch_identity', 'post_bn')
 
     def _build_branches(self) -> None:
-        self.branch_3x3 = ConvModule(
-            self.in_channels, self.out_channels, 3, stride=self.stride,
-            padding=self.dilation, dilation=self.dilation, groups=self.groups,
-            norm_cfg=self.norm_cfg, act_cfg=None)
+        self.branch_3x3 = self._dense_branch()
         self.branch_1x1 = ConvModule(
             self.in_channels, self.out_channels, 1, stride=self.stride,
             padding=0, groups=self.groups, bias=False, norm_cfg=None,

@@ -81,11 +81,15 @@ class RepVGGBlock(BaseModule, Reparameterizable):
         """Whether the block has an identity branch (same width, stride 1)."""
         return self.in_channels == self.out_channels and self.stride == 1
 
-    def _build_branches(self) -> None:
-        self.branch_3x3 = ConvModule(
+    def _dense_branch(self) -> ConvModule:
+        """The 3x3 conv + BN branch both block kinds share."""
+        return ConvModule(
             self.in_channels, self.out_channels, 3, stride=self.stride,
             padding=self.dilation, dilation=self.dilation, groups=self.groups,
             norm_cfg=self.norm_cfg, act_cfg=None)
+
+    def _build_branches(self) -> None:
+        self.branch_3x3 = self._dense_branch()
         self.branch_1x1 = ConvModule(
             self.in_channels, self.out_channels, 1, stride=self.stride,
             padding=0, groups=self.groups, norm_cfg=self.norm_cfg, act_cfg=None)
