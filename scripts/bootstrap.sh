@@ -33,11 +33,11 @@ fi
 
 # Builds mmcv 2.1.0 with its CPU ops (PSPNet imports mmcv.ops). ninja in the venv lets torch's
 # extension builder compile MAX_JOBS files at once instead of one by one through distutils,
-# and -g0 drops the debug information Python's CFLAGS ask for (it roughly doubles the
-# time spent per file on torch's headers and is never used). A heartbeat line every 30 s
-# keeps the build from looking hung; the full log stays in $build_log.
+# and -g0 drops the debug information Python's CFLAGS ask for (measured: 40% of the time
+# per file, on torch's headers; never used). -O3 stays: the ops run optimised. A heartbeat
+# line every 30 s keeps the build from looking hung; the full log stays in $build_log.
 build_mmcv() {
-    local jobs log_dir build_log start pid status
+    local jobs log_dir build_log start pid status cflags
     jobs="${MAX_JOBS:-$(nproc 2>/dev/null || echo 2)}"
     "${PIP[@]}" install -q ninja
     log_dir="${XDG_CACHE_HOME:-$HOME/.cache}/repvgg_seg"
@@ -48,7 +48,10 @@ build_mmcv() {
     say "  the wheel, so later installs take seconds. Progress every 30 s; full log: $build_log"
     start=$SECONDS
     # Hiding any GPU keeps the build to the CPU ops, which PSPNet needs; CUDA ops take far longer.
-    PATH="$(dirname "$PYTHON"):$PATH" MAX_JOBS="$jobs" CFLAGS="${CFLAGS:-} -g0" \
+    # setuptools replaces Python's own CFLAGS with $CFLAGS when it is set, so pass
+    # Python's flags (-O3, -DNDEBUG) with -g swapped for -g0, not -g0 alone.
+    cflags="$("$PYTHON" -c 'import sysconfig; print(" ".join("-g0" if f == "-g" else f for f in (sysconfig.get_config_var("CFLAGS") or "").split()))')"
+    PATH="$(dirname "$PYTHON"):$PATH" MAX_JOBS="$jobs" CFLAGS="${CFLAGS:+$CFLAGS }$cflags -g0" \
         MMCV_WITH_OPS=1 FORCE_CUDA=0 CUDA_VISIBLE_DEVICES="" \
         "${PIP[@]}" install -v --no-build-isolation mmcv==2.1.0 >"$build_log" 2>&1 &
     pid=$!

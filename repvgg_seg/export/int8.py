@@ -53,7 +53,7 @@ def quantize_onnx(fp32_path: PathLike, int8_path: PathLike,
             normalised as at test time; sizes may differ if the model's
             height and width are free.
         method (str): Activation-range calibration: ``'minmax'``,
-            ``'entropy'`` or ``'percentile'`` (99.999th).
+            ``'entropy'`` or ``'percentile'`` (99.999th). Default: 'minmax'.
         per_channel (bool): One weight scale per output channel.
             Default: True.
 

@@ -6,7 +6,11 @@ import os.path as osp
 from typing import Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
+# The helper inference_model itself uses to run the test pipeline (mmseg
+# 1.2.2, the pinned last release; private, hence this note).
 from mmseg.apis.utils import _preprare_data
+from mmseg.registry import MODELS
 from torch import nn
 
 from repvgg_seg.apis import config_name, dataset_meta_of, init_segmentor
@@ -19,8 +23,6 @@ def build_onnx_segmentor(cfg: Config, onnx_file: str,
                          threads: Optional[int] = None) -> nn.Module:
     """mmseg's ``EncoderDecoder`` of ``cfg`` with onnxruntime running
     ``onnx_file`` (see :class:`repvgg_seg.export.ONNXEncoderDecoder`)."""
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model_cfg = onnx_model_cfg(cfg.model, onnx_file, threads)
     model = MODELS.build(model_cfg)

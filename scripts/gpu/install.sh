@@ -60,7 +60,7 @@ print("[install] imports fine: mmengine", mmengine.__version__, "from", mmengine
 # many times longer): the GPU hidden, FORCE_CUDA=0. ninja compiles MAX_JOBS files at once
 # (torch's builder goes one by one without it); -g0 drops debug information.
 build_mmcv() {
-    local sdist jobs bindir
+    local sdist jobs bindir cflags
     sdist="$(awk '$1 == "sdist" { print $3 }' "$LOCK")"
     if PYTHONPATH="$SITE" "$PY" -c 'import sys, mmcv, mmcv._ext
 sys.exit(mmcv.__version__ != "2.1.0" or not mmcv.__file__.startswith(sys.argv[1]))' "$SITE" 2>/dev/null
@@ -79,8 +79,10 @@ sys.exit(mmcv.__version__ != "2.1.0" or not mmcv.__file__.startswith(sys.argv[1]
         || say "WARNING: no ninja: torch's builder compiles one file at a time (much slower)"
     command -v "${CXX:-c++}" >/dev/null || say "WARNING: no C++ compiler (${CXX:-c++}) on PATH"
     say "building $sdist with its CPU ops into $SITE"
+    # setuptools replaces Python's CFLAGS by $CFLAGS: keep -O3/-DNDEBUG, swap -g for -g0.
+    cflags="$("$PY" -c 'import sysconfig; print(" ".join("-g0" if f == "-g" else f for f in (sysconfig.get_config_var("CFLAGS") or "").split()))')"
     PYTHONPATH="$BUILD_SITE:$SITE" MAX_JOBS="$jobs" \
-        CFLAGS="${CFLAGS:-} -g0" MMCV_WITH_OPS=1 FORCE_CUDA=0 CUDA_VISIBLE_DEVICES="" \
+        CFLAGS="${CFLAGS:+$CFLAGS }$cflags -g0" MMCV_WITH_OPS=1 FORCE_CUDA=0 CUDA_VISIBLE_DEVICES="" \
         "${PIP[@]}" -v --no-build-isolation --target "$SITE" "$KIT/$sdist" || return 1
     PYTHONPATH="$SITE" "$PY" -c 'import mmcv, mmcv._ext
 print("[install] mmcv", mmcv.__version__, "with compiled ops from", mmcv.__file__)'
