@@ -43,9 +43,9 @@ build_mmcv() {
     log_dir="${XDG_CACHE_HOME:-$HOME/.cache}/repvgg_seg"
     mkdir -p "$log_dir"
     build_log="$log_dir/mmcv-build.log"
-    say "building mmcv 2.1.0 with its CPU ops from source on $jobs cores (ninja, no debug info):"
-    say "  about 6 minutes on 2 Xeon cores (2026-12-02), up to 3x that on slower CPUs; pip caches"
-    say "  the wheel, so later installs take seconds. Progress every 30 s; full log: $build_log"
+    say "mmcv 2.1.0 with its CPU ops: built from source on $jobs cores (ninja, no debug info),"
+    say "  8-9 minutes on 2 Xeon cores (2026-12-02), longer on slower CPUs; a wheel pip cached"
+    say "  from an earlier install takes seconds. Progress every 30 s; full log: $build_log"
     start=$SECONDS
     # Hiding any GPU keeps the build to the CPU ops, which PSPNet needs; CUDA ops take far longer.
     # setuptools replaces Python's own CFLAGS with $CFLAGS when it is set, so pass
