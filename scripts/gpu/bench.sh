@@ -40,6 +40,7 @@ if [ "$MODE" = smoke ]; then
         # The project's environment, made if missing (as scripts/test.sh does).
         source "$ROOT/scripts/bootstrap.sh" || exit 1
         set +e  # bootstrap's -e must not stop the steps that follow a failure
+        say() { printf '[gpu-kit %4ds] %s\n' "$((SECONDS - START))" "$*"; }  # ours again
     fi
     PY="${GPU_KIT_PYTHON:-$PYTHON}"
     DEVICE=cpu SHAPE="64 64" BATCH=1 T8_W=0 T8_N=1 FAST_W=0 FAST_N=1
