@@ -74,8 +74,9 @@ def _fit_hint(own: Dict, state: Dict) -> str:
                 'but the checkpoint is training-form: drop that setting (tools/'
                 'test.py --deploy re-parameterizes after loading)')
     return ('use the config the checkpoint was trained with (the run\'s work '
-            'dir keeps a copy of it), or pass --non-strict to load only the '
-            'tensors that fit')
+            'dir keeps a copy of it); to load only the tensors that fit on '
+            'purpose, tools/test.py, tools/infer.py and tools/quantize.py take '
+            '--non-strict')
 
 
 def load_state_dict_checked(module: nn.Module, state_dict: Dict[str, Tensor],
