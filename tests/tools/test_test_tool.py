@@ -18,23 +18,32 @@ def trained(toy_cityscapes, tmp_path_factory, tool_env):
     return work_dir / 'iter_6.pth'
 
 
-def test_test_with_deploy_gives_the_same_metrics(trained, toy_cityscapes, tmp_path,
-                                                 tool_env):
+@pytest.fixture(scope='module')
+def deployed(trained, toy_cityscapes, tmp_path_factory, tool_env):
+    """``tools/test.py --deploy`` on the trained checkpoint: its stdout, the
+    folder of predicted label maps and the folder of overlays."""
+    out = tmp_path_factory.mktemp('deployed')
+    proc = run_tool(['tools/test.py', str(DEMO_CONFIG), str(trained),
+                     *data_options(toy_cityscapes, 6), '--deploy', '--work-dir',
+                     str(out / 'work'), '--show-dir', str(out / 'overlays'),
+                     '--out', str(out / 'pred')], tool_env)
+    return proc.stdout, out / 'pred', out / 'overlays'
+
+
+def test_test_with_deploy_gives_the_same_metrics(trained, deployed, toy_cityscapes,
+                                                 tmp_path, tool_env):
     common = [str(DEMO_CONFIG), str(trained), *data_options(toy_cityscapes, 6)]
     plain = run_tool(['tools/test.py', *common, '--work-dir', str(tmp_path / 'p'),
                       '--out', str(tmp_path / 'pred_plain')], tool_env)
-    show_dir = tmp_path / 'overlays'
-    deployed = run_tool(['tools/test.py', *common, '--deploy', '--work-dir',
-                         str(tmp_path / 'd'), '--show-dir', str(show_dir),
-                         '--out', str(tmp_path / 'pred')], tool_env)
+    deployed_stdout, pred_dir, show_dir = deployed
     assert 'RepVGGDeployHook: testing' not in plain.stdout
-    assert 'RepVGGDeployHook: testing: re-parameterized' in deployed.stdout
-    assert 'no BatchNorm left' in deployed.stdout
-    assert METRICS.findall(plain.stdout) == METRICS.findall(deployed.stdout) != []
+    assert 'RepVGGDeployHook: testing: re-parameterized' in deployed_stdout
+    assert 'no BatchNorm left' in deployed_stdout
+    assert METRICS.findall(plain.stdout) == METRICS.findall(deployed_stdout) != []
     assert len(list(show_dir.glob('vis_data/vis_image/*.png'))) == 4
     # Same predicted class at every pixel, not just the same rounded metrics.
     plain_maps, deployed_maps = (label_maps(tmp_path / 'pred_plain'),
-                                 label_maps(tmp_path / 'pred'))
+                                 label_maps(pred_dir))
     assert len(deployed_maps) == 4 and plain_maps.keys() == deployed_maps.keys()
     for name, labels in plain_maps.items():
         assert labels.shape == (160, 320), name
@@ -86,9 +95,10 @@ def test_official_cityscapes_metric_is_selectable(trained, toy_cityscapes, tmp_p
     assert 'averageScoreCategories' in proc.stdout and 'mIoU' in proc.stdout
 
 
-def test_exported_model_is_tested_like_the_checkpoint(trained, toy_cityscapes,
-                                                      tmp_path, tool_env,
-                                                      monkeypatch, capsys):
+def test_exported_model_is_tested_like_the_checkpoint(trained, deployed,
+                                                      toy_cityscapes, tmp_path,
+                                                      tool_env, monkeypatch,
+                                                      capsys):
     """tools/test.py CONFIG model.onnx: mmseg's test loop (slide inference on
     160x160 crops here) with onnxruntime doing the forward gives the
     --deploy metrics and labels."""
@@ -97,15 +107,13 @@ def test_exported_model_is_tested_like_the_checkpoint(trained, toy_cityscapes,
                                     '--no-resize', '--out', onnx_file],
                     monkeypatch) == 0
     common = [str(DEMO_CONFIG), *data_options(toy_cityscapes, 6)]
-    deployed = run_tool(['tools/test.py', common[0], str(trained), *common[1:],
-                         '--deploy', '--work-dir', str(tmp_path / 'd'), '--out',
-                         str(tmp_path / 'pred_pt')], tool_env)
+    deployed_stdout, pred_dir, _ = deployed
     exported = run_tool(['tools/test.py', common[0], str(onnx_file), *common[1:],
                          '--work-dir', str(tmp_path / 'o'), '--out',
                          str(tmp_path / 'pred_onnx')], tool_env)
     assert 'RepVGGDeployHook: testing' not in exported.stdout
-    assert METRICS.findall(exported.stdout) == METRICS.findall(deployed.stdout) != []
-    pt, ort = label_maps(tmp_path / 'pred_pt'), label_maps(tmp_path / 'pred_onnx')
+    assert METRICS.findall(exported.stdout) == METRICS.findall(deployed_stdout) != []
+    pt, ort = label_maps(pred_dir), label_maps(tmp_path / 'pred_onnx')
     assert len(pt) == 4 and pt.keys() == ort.keys()
     same = sum((pt[k] == ort[k]).sum() for k in pt) / sum(v.size for v in pt.values())
     assert same > 0.9999
