@@ -119,6 +119,25 @@ def fuse_conv_bn_(conv: nn.Conv2d, bn: _BatchNorm) -> nn.Conv2d:
     return conv
 
 
+def _fold_state_bn(state: Mapping[str, Tensor], bn_prefix: str, kernel: Tensor,
+                   eps: float, conv_bias: Optional[Tensor] = None) -> KernelBias:
+    """:func:`fold_batchnorm` with the BN's tensors read from ``state``
+    under ``bn_prefix`` (weight and bias are absent for a BN without affine)."""
+    return fold_batchnorm(kernel, conv_bias, state[bn_prefix + 'running_mean'],
+                          state[bn_prefix + 'running_var'],
+                          state.get(bn_prefix + 'weight'),
+                          state.get(bn_prefix + 'bias'), eps)
+
+
+def _identity_for(dense: Tensor, kernel_size: int) -> Tensor:
+    """The identity kernel that adds to ``dense``. Identity branches exist
+    only where input and output channels match, so the groups follow from
+    the dense kernel's shape: ``C_out / (C_in / g)``."""
+    channels = dense.shape[0]
+    return identity_kernel(channels, channels // dense.shape[1], kernel_size,
+                           dense.device)
+
+
 def fuse_repvgg_branches(state: Mapping[str, Tensor], eps: float,
                          kernel_size: int = 3) -> KernelBias:
     """Merge one RepVGG block's training-time branches into one conv (Eq. 3).
@@ -134,29 +153,17 @@ def fuse_repvgg_branches(state: Mapping[str, Tensor], eps: float,
 
     Returns:
         tuple[Tensor, Tensor]: Kernel and bias of the equivalent conv, float64.
-
-    The identity branch only exists where input and output channels match, so
-    its groups follow from the dense kernel's shape: ``C_out / (C_in / g)``.
     """
-    def folded(kernel: Tensor, bn_prefix: str) -> KernelBias:
-        return fold_batchnorm(kernel, None, state[bn_prefix + 'running_mean'],
-                              state[bn_prefix + 'running_var'],
-                              state.get(bn_prefix + 'weight'),
-                              state.get(bn_prefix + 'bias'), eps)
-
     dense = state['branch_3x3.conv.weight']
-    kernel, bias = folded(dense, 'branch_3x3.bn.')
+    kernel, bias = _fold_state_bn(state, 'branch_3x3.bn.', dense, eps)
     if 'branch_1x1.conv.weight' in state:
-        kernel_1x1, bias_1x1 = folded(state['branch_1x1.conv.weight'],
-                                      'branch_1x1.bn.')
+        kernel_1x1, bias_1x1 = _fold_state_bn(
+            state, 'branch_1x1.bn.', state['branch_1x1.conv.weight'], eps)
         kernel = kernel + pad_to_kernel_size(kernel_1x1, kernel_size)
         bias = bias + bias_1x1
     if 'branch_identity.running_mean' in state:
-        channels = dense.shape[0]
-        groups = channels // dense.shape[1]
-        kernel_id, bias_id = folded(
-            identity_kernel(channels, groups, kernel_size, dense.device),
-            'branch_identity.')
+        kernel_id, bias_id = _fold_state_bn(
+            state, 'branch_identity.', _identity_for(dense, kernel_size), eps)
         kernel = kernel + kernel_id
         bias = bias + bias_id
     return kernel, bias
@@ -185,20 +192,13 @@ def fuse_qarepvgg_branches(state: Mapping[str, Tensor], eps: float,
         tuple[Tensor, Tensor]: Kernel and bias of the equivalent conv, float64.
     """
     dense = state['branch_3x3.conv.weight']
-    kernel, bias = fold_batchnorm(
-        dense, None, state['branch_3x3.bn.running_mean'],
-        state['branch_3x3.bn.running_var'], state.get('branch_3x3.bn.weight'),
-        state.get('branch_3x3.bn.bias'), eps)
+    kernel, bias = _fold_state_bn(state, 'branch_3x3.bn.', dense, eps)
     kernel = kernel + pad_to_kernel_size(
         state['branch_1x1.conv.weight'].detach().double(), kernel_size)
     if has_identity:
-        channels = dense.shape[0]
-        kernel = kernel + identity_kernel(channels, channels // dense.shape[1],
-                                          kernel_size, dense.device)
-    return fold_batchnorm(kernel, bias, state['post_bn.running_mean'],
-                          state['post_bn.running_var'], state.get('post_bn.weight'),
-                          state.get('post_bn.bias'),
-                          eps if post_eps is None else post_eps)
+        kernel = kernel + _identity_for(dense, kernel_size)
+    return _fold_state_bn(state, 'post_bn.', kernel,
+                          eps if post_eps is None else post_eps, conv_bias=bias)
 
 
 _BRANCH_PREFIXES = ('branch_3x3.', 'branch_1x1.', 'branch_identity.', 'post_bn.')

@@ -39,12 +39,8 @@ class QARepVGGBlock(RepVGGBlock):
         _require_batchnorm(self.branch_3x3.norm, self.norm_cfg)
 
     def _branches(self, x: Tensor) -> Tensor:
-        if self.deploy:
-            return self.branch_reparam(x)
-        out = self.branch_3x3(x) + self.branch_1x1(x)
-        if self.branch_identity is not None:
-            out = out + x
-        return self.post_bn(out)
+        out = super()._branches(x)
+        return out if self.deploy else self.post_bn(out)
 
     def equivalent_kernel_bias(self) -> Tuple[Tensor, Tensor]:
         """The fused conv's kernel and bias (float64), from the current
