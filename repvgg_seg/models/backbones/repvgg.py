@@ -183,8 +183,7 @@ class RepVGG(BaseModule):
     def _first_layer_stride(stride: PerLayer, num_layers: int,
                             stage: int) -> Tuple[int, ...]:
         if isinstance(stride, int):
-            _per_layer(stride, 1, 'strides', stage)
-            return (stride, ) + (1, ) * (num_layers - 1)
+            return _per_layer(stride, 1, 'strides', stage) + (1, ) * (num_layers - 1)
         return _per_layer(stride, num_layers, 'strides', stage)
 
     @property
