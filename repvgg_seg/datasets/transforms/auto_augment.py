@@ -123,9 +123,15 @@ def apply_op(img: Image, name: str, level: float, sign: int = 1,
     if sign not in (1, -1):
         raise ValueError(f'sign must be 1 or -1, got {sign}')
     check_image(img)
+    return _apply(img, name, level, sign, _merge_hparams(hparams))
+
+
+def _apply(img: Image, name: str, level: float, sign: int, hp: dict) -> Image:
+    """:func:`apply_op` on arguments already checked (the transform checks
+    its policies and hparams once, in ``__init__``)."""
     spec = _OPS[name]
     m = level / MAX_LEVEL * (sign if spec.signed else 1)
-    return spec.call(img, m, _merge_hparams(hparams))
+    return spec.call(img, m, hp)
 
 
 # Table 9 of the paper: 25 sub-policies of (operation, probability, level).
@@ -251,7 +257,7 @@ class AutoAugment(BaseTransform):
         img = results['img']
         check_image(img)
         for name, level, sign in self._sample_ops():
-            img = apply_op(img, name, level, sign, self.hparams)
+            img = _apply(img, name, level, sign, self.hparams)
         results['img'] = img
         return results
 
