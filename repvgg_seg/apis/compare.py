@@ -27,21 +27,27 @@ class ErrorCheck:
         tolerance (float): The largest acceptable ``rel_max_err``.
         agreement (float): Fraction of pixels whose arg-max class matches
             the reference.
+        min_agreement (float): The smallest acceptable ``agreement`` (INT8
+            is judged by it, with no error tolerance). Default: 0.0.
     """
 
     rel_max_err: float
     tolerance: float
     agreement: float
+    min_agreement: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.rel_max_err <= self.tolerance
+        return (self.rel_max_err <= self.tolerance
+                and self.agreement >= self.min_agreement)
 
     def __str__(self) -> str:
         verdict = 'ok' if self.ok else 'WRONG'
+        needed = (f' (at least {self.min_agreement:.0%} needed)'
+                  if self.min_agreement else '')
         return (f'relative max error {self.rel_max_err:.2e} (tolerance '
-                f'{self.tolerance:.0e}, {verdict}), same class at '
-                f'{self.agreement * 100:.2f}% of pixels')
+                f'{self.tolerance:.0e}), same class at '
+                f'{self.agreement * 100:.2f}% of pixels{needed}: {verdict}')
 
 
 def relative_max_error(output: Tensor, reference: Tensor) -> float:
@@ -56,13 +62,16 @@ def relative_max_error(output: Tensor, reference: Tensor) -> float:
     return ((out - ref).abs().max() / scale).item()
 
 
-def check_output(output: Tensor, reference: Tensor, tolerance: float) -> ErrorCheck:
+def check_output(output: Tensor, reference: Tensor, tolerance: float,
+                 min_agreement: float = 0.0) -> ErrorCheck:
     """Compare logits ``(N, classes, H, W)`` with the reference.
 
     Args:
         output (Tensor): The path's logits.
         reference (Tensor): The fp32 deployed model's logits.
         tolerance (float): Largest acceptable relative max error.
+        min_agreement (float): Smallest acceptable class agreement.
+            Default: 0.0.
 
     Returns:
         ErrorCheck: Error, tolerance and class agreement.
@@ -73,4 +82,5 @@ def check_output(output: Tensor, reference: Tensor, tolerance: float) -> ErrorCh
         agreement = (output.argmax(1) == ref.argmax(1)).float().mean().item()
     else:
         agreement = 0.0
-    return ErrorCheck(rel_max_err=err, tolerance=tolerance, agreement=agreement)
+    return ErrorCheck(rel_max_err=err, tolerance=tolerance, agreement=agreement,
+                      min_agreement=min_agreement)

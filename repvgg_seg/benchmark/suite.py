@@ -32,7 +32,7 @@ from .flops import MacCount, count_macs_on_meta
 from .memory import track_peak_memory
 from .rows import FORMS, BenchmarkRow, BenchmarkSettings, new_row
 from .timing import Timing, best_of_rounds, time_forward
-from .variants import Variant, fail, int8_variant, ort_variant, torch_variant
+from .variants import Variant, fail, onnx_variants, torch_variant
 
 Progress = Callable[[str], None]
 
@@ -184,14 +184,8 @@ def benchmark_config(config: str,
             variants.append(torch_variant(deployed, 'deploy', mode, inputs,
                                            reference, settings, name, log))
     with tempfile.TemporaryDirectory() as workdir:
-        if settings.onnxruntime or settings.onnxruntime_int8:
-            fp32 = ort_variant(deployed, inputs, reference, settings, name,
-                               workdir, log)
-            if settings.onnxruntime:
-                variants.append(fp32)
-            if settings.onnxruntime_int8:
-                variants.append(int8_variant(fp32, inputs, reference, settings,
-                                             name, workdir, log))
+        variants += onnx_variants(deployed, inputs, reference, settings, name,
+                                  workdir, log)
         runnable = [v for v in variants if v.row.status == 'ok']
         bests = best_of_rounds(
             [functools.partial(_time_variant, v, settings, log=log)

@@ -14,8 +14,8 @@ from typing import Callable, List, Optional
 import torch
 from torch import Tensor, nn
 
-from repvgg_seg.apis import SegmentorForward, check_output
-from repvgg_seg.export import export_onnx, ort_run, ort_session
+from repvgg_seg.apis import ErrorCheck, SegmentorForward, check_output
+from repvgg_seg.export import check_onnx, export_onnx, ort_run, ort_session
 from repvgg_seg.export.int8 import quantize_onnx
 from .fast_modes import FastMode, PreparedMode, fp32_protocol, prepare_mode
 from .memory import PeakMemory, track_peak_memory
@@ -35,7 +35,6 @@ class Variant:
     inputs: Optional[Tensor] = None
     context: Callable = fp32_protocol
     memory_device: Optional[torch.device] = None
-    path: Optional[str] = None  # the ONNX file of an onnxruntime variant
     best: Optional[Timing] = None
     memories: List[PeakMemory] = field(default_factory=list)
 
@@ -45,17 +44,21 @@ def weights_mib(model: nn.Module) -> float:
     return sum(t.numel() * t.element_size() for t in tensors) / 2**20
 
 
-def record_check(row: BenchmarkRow, output: Tensor, reference: Tensor,
-                  tolerance: float, log: Progress) -> None:
-    check = check_output(output, reference, tolerance)
+def record_check(row: BenchmarkRow, check: ErrorCheck, log: Progress) -> None:
+    """Put the check on the row; a failed check makes the row 'wrong'."""
     row.rel_max_err = check.rel_max_err
     row.tolerance = check.tolerance
     row.class_agreement = check.agreement
     log(f'{row.form}/{row.mode}: {check}')
-    if not check.ok:
-        row.status = 'wrong'
+    if check.ok:
+        return
+    row.status = 'wrong'
+    if check.rel_max_err > check.tolerance:
         row.note = (f'relative max error {check.rel_max_err:.2e} > '
                     f'{check.tolerance:.0e}: not timed')
+    else:
+        row.note = (f'same class as fp32 at only {check.agreement:.1%} of pixels '
+                    f'(at least {check.min_agreement:.0%} needed): not timed')
 
 
 def fail(row: BenchmarkRow, status: str, note: str, log: Progress) -> None:
@@ -63,67 +66,72 @@ def fail(row: BenchmarkRow, status: str, note: str, log: Progress) -> None:
     log(f'{row.form}/{row.mode}: {status}: {note}')
 
 
-def ort_variant(deployed: nn.Module, inputs: Tensor, reference: Tensor,
-                settings: BenchmarkSettings, name: str, workdir: str,
-                log: Progress) -> Variant:
-    """onnxruntime fp32 on the CPU: the deployed model exported to ONNX."""
-    row = new_row(name, 'deploy', ORT_MODE, 'cpu', settings)
-    variant = Variant(row=row, memory_device=torch.device('cpu'))
+def onnx_variants(deployed: nn.Module, inputs: Tensor, reference: Tensor,
+                  settings: BenchmarkSettings, name: str, workdir: str,
+                  log: Progress) -> List[Variant]:
+    """The onnxruntime rows the settings ask for, on the CPU: fp32 and INT8
+    (static QDQ, calibrated on random batches of the input's size), both
+    from one ONNX export of the deployed model."""
+    modes = [mode for mode, wanted in ((ORT_MODE, settings.onnxruntime),
+                                       (INT8_MODE, settings.onnxruntime_int8))
+             if wanted]
+    variants = [Variant(row=new_row(name, 'deploy', mode, 'cpu', settings),
+                        memory_device=torch.device('cpu')) for mode in modes]
+    if not variants:
+        return variants
+    cpu_inputs = inputs.detach().cpu()
+    fp32_path = os.path.join(workdir, f'{name}.onnx')
     try:
-        cpu_model = SegmentorForward(copy.deepcopy(deployed).cpu()).eval()
-        cpu_inputs = inputs.detach().cpu()
-        path = os.path.join(workdir, f'{name}.onnx')
-        log(f'deploy/{ORT_MODE}: exporting {path}')
-        export_onnx(cpu_model, cpu_inputs, path)
-        del cpu_model
+        log(f'deploy/{ORT_MODE}: exporting {fp32_path}')
+        export_onnx(SegmentorForward(copy.deepcopy(deployed).cpu()).eval(),
+                    cpu_inputs, fp32_path)
     except Exception as err:  # noqa: BLE001  (one failing variant must not end the run)
-        fail(row, 'error', f'{type(err).__name__}: {err}', log)
-        return variant
-    return _session_variant(variant, path, cpu_inputs, reference,
-                            settings.tolerance_for('fp32'), log)
+        for variant in variants:
+            fail(variant.row, 'error', f'ONNX export: {type(err).__name__}: {err}', log)
+        return variants
+    for variant in variants:
+        if variant.row.mode == ORT_MODE:
+            _session_variant(variant, fp32_path, cpu_inputs, reference,
+                             settings.tolerance_for('fp32'), 0.0, log)
+        else:
+            _int8_variant(variant, fp32_path, cpu_inputs, reference, settings, log)
+    return variants
 
 
-def int8_variant(fp32: Variant, inputs: Tensor, reference: Tensor,
-                 settings: BenchmarkSettings, name: str, workdir: str,
-                 log: Progress) -> Variant:
-    """onnxruntime INT8 (static QDQ) of the fp32 export, calibrated on random
-    batches of the input's size."""
-    row = new_row(name, 'deploy', INT8_MODE, 'cpu', settings)
-    variant = Variant(row=row, memory_device=torch.device('cpu'))
-    if fp32.path is None:
-        fail(row, 'skipped', 'the fp32 ONNX export failed', log)
-        return variant
-    path = os.path.join(workdir, f'{name}_int8.onnx')
+def _int8_variant(variant: Variant, fp32_path: str, cpu_inputs: Tensor,
+                  reference: Tensor, settings: BenchmarkSettings,
+                  log: Progress) -> None:
+    path = fp32_path[:-len('.onnx')] + '_int8.onnx'
     gen = torch.Generator().manual_seed(settings.seed + 1)
-    batches = [inputs[:1].cpu().numpy()] + [
-        torch.randn(1, *inputs.shape[1:], generator=gen).numpy()
+    batches = [cpu_inputs[:1].numpy()] + [
+        torch.randn(1, *cpu_inputs.shape[1:], generator=gen).numpy()
         for _ in range(settings.calib_batches - 1)]
     try:
         log(f'deploy/{INT8_MODE}: calibrating on {len(batches)} batches')
-        quantize_onnx(fp32.path, path, batches)
+        quantize_onnx(fp32_path, path, batches)
     except Exception as err:  # noqa: BLE001  (one failing variant must not end the run)
-        fail(row, 'error', f'{type(err).__name__}: {err}', log)
-        return variant
-    variant = _session_variant(variant, path, inputs.detach().cpu(), reference,
-                               float('inf'), log)
-    if row.status == 'ok' and row.class_agreement < INT8_MIN_AGREEMENT:
-        fail(row, 'wrong', f'INT8 agrees with fp32 on only '
-             f'{row.class_agreement:.1%} of pixels: not timed', log)
-    return variant
+        fail(variant.row, 'error', f'{type(err).__name__}: {err}', log)
+        return
+    # INT8 has no error tolerance: it is judged by its class agreement.
+    _session_variant(variant, path, cpu_inputs, reference, float('inf'),
+                     INT8_MIN_AGREEMENT, log)
 
 
 def _session_variant(variant: Variant, path: str, cpu_inputs: Tensor,
-                     reference: Tensor, tolerance: float, log: Progress) -> Variant:
+                     reference: Tensor, tolerance: float, min_agreement: float,
+                     log: Progress) -> None:
     row = variant.row
-    session = ort_session(path)
-    variant.path = path
     row.weights_mib = os.path.getsize(path) / 2**20
+    try:
+        session = ort_session(path)
+        check = check_onnx(session, cpu_inputs, reference, tolerance, min_agreement)
+    except Exception as err:  # noqa: BLE001  (one failing variant must not end the run)
+        fail(row, 'error', f'{type(err).__name__}: {err}', log)
+        return
+    record_check(row, check, log)
     array = cpu_inputs.float().numpy()
-    output = torch.from_numpy(ort_run(session, array))
-    record_check(row, output, reference.cpu(), tolerance, log)
     variant.fn = lambda _x: ort_run(session, array)
     variant.inputs = cpu_inputs
-    return variant
 
 
 def torch_variant(model: nn.Module, form: str, mode: FastMode, inputs: Tensor,
@@ -154,7 +162,8 @@ def torch_variant(model: nn.Module, form: str, mode: FastMode, inputs: Tensor,
         log(traceback.format_exc(limit=3))
         fail(row, 'error', f'{type(err).__name__}: {err}', log)
         return variant
-    record_check(row, output, reference, settings.tolerance_for(mode.precision), log)
+    record_check(row, check_output(output, reference,
+                                   settings.tolerance_for(mode.precision)), log)
     variant.fn, variant.inputs = prepared.fn, prepared.inputs
     variant.context = prepared.context
     return variant

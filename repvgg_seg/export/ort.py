@@ -54,7 +54,8 @@ def ort_run(session, inputs: Union[Tensor, np.ndarray]) -> np.ndarray:
 
 
 def check_onnx(session, inputs: Tensor, reference: Tensor,
-               tolerance: float = TOLERANCES['fp32']) -> ErrorCheck:
+               tolerance: float = TOLERANCES['fp32'],
+               min_agreement: float = 0.0) -> ErrorCheck:
     """onnxruntime logits against the PyTorch fp32 logits.
 
     Args:
@@ -63,9 +64,12 @@ def check_onnx(session, inputs: Tensor, reference: Tensor,
         reference (Tensor): PyTorch's logits.
         tolerance (float): Largest acceptable relative max error.
             Default: 1e-4.
+        min_agreement (float): Smallest acceptable class agreement.
+            Default: 0.0.
 
     Returns:
         ErrorCheck: Relative max error and class agreement.
     """
     output = torch.from_numpy(ort_run(session, inputs))
-    return check_output(output, reference.detach().cpu().float(), tolerance)
+    return check_output(output, reference.detach().cpu().float(), tolerance,
+                        min_agreement)
