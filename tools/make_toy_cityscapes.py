@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from repvgg_seg.engine.cli import report_error
+from repvgg_seg.process_env import usable_cpus
 from repvgg_seg.datasets.cityscapes_check import CityscapesLayoutError
 from repvgg_seg.datasets.cityscapes_prep import (CityscapesConversionError,
-                                                 convert_polygons_to_train_ids,
-                                                 default_nproc)
+                                                 convert_polygons_to_train_ids)
 from repvgg_seg.toydata.cityscapes_layout import (DEFAULT_NUM_TRAIN,
                                                   DEFAULT_NUM_VAL,
                                                   generate_toy_cityscapes)
@@ -38,7 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-convert', action='store_true',
                         help='write images and polygon JSON only (then run '
                         'tools/prepare_cityscapes.py on OUT_DIR)')
-    parser.add_argument('--nproc', type=int, default=default_nproc(),
+    parser.add_argument('--nproc', type=int, default=usable_cpus(),
                         help='conversion workers (default: %(default)s)')
     return parser.parse_args()
 

@@ -12,18 +12,18 @@ import argparse
 import sys
 
 from repvgg_seg.engine.cli import report_error
+from repvgg_seg.process_env import usable_cpus
 from repvgg_seg.datasets.cityscapes_check import (CityscapesLayoutError,
                                                   DEFAULT_SPLITS)
 from repvgg_seg.datasets.cityscapes_prep import (CityscapesConversionError,
                                                  ConversionSummary,
                                                  convert_polygons_to_train_ids,
-                                                 default_nproc,
                                                  write_split_lists)
 
 
 def add_conversion_args(parser: argparse.ArgumentParser) -> None:
     """Options shared with tools/make_toy_cityscapes.py."""
-    parser.add_argument('--nproc', type=int, default=default_nproc(),
+    parser.add_argument('--nproc', type=int, default=usable_cpus(),
                         help='worker processes (default: %(default)s)')
     parser.add_argument('--overwrite', action='store_true',
                         help='re-create label maps that already exist')

@@ -1,7 +1,6 @@
 """Up-front checks of a segmentation dataset's files, with errors that say what
 is missing and how to make it, instead of a failure deep in a data worker."""
 import copy
-import os
 import os.path as osp
 from typing import Dict, List
 
@@ -9,6 +8,7 @@ from mmengine.registry import init_default_scope
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from repvgg_seg.process_env import local_rank
 from repvgg_seg.text import first_few
 from .content_check import Decoders, raise_for_problems, scan_contents
 
@@ -40,14 +40,6 @@ def _check_folders(dataset, what: str) -> None:
         if isinstance(folder, str) and folder and not osp.isdir(folder):
             raise DatasetFilesError(
                 f'{what}: data_prefix {key}={folder} does not exist.')
-
-
-def _local_rank() -> int:
-    """One process per machine reads the data (the others would repeat it)."""
-    for name in ('LOCAL_RANK', 'SLURM_LOCALID', 'OMPI_COMM_WORLD_LOCAL_RANK'):
-        if os.environ.get(name, '').isdigit():
-            return int(os.environ[name])
-    return 0
 
 
 def _decoders(pipeline: List[Dict]) -> Decoders:
@@ -130,7 +122,7 @@ def check_dataset_files(dataset_cfg: Dict, what: str = 'dataset',
                 f'map (*{dataset.seg_map_suffix} under {seg_dir}): '
                 f'{first_few(missing, 5)}. Label maps are made from the polygon '
                 f'files by `python tools/prepare_cityscapes.py {root}`.')
-        if contents and _local_rank() == 0:
+        if contents and local_rank() == 0:  # one process per machine reads the data
             pairs = [(info['img_path'], info.get('seg_map_path') or '')
                      for info in dataset.data_list]
             allowed = allowed_label_values(dataset)

@@ -22,6 +22,7 @@ from cityscapesscripts.preparation.json2instanceImg import createInstanceImage
 from cityscapesscripts.preparation.json2labelImg import json2labelImg
 from mmengine.utils import ProgressBar
 
+from repvgg_seg.process_env import usable_cpus
 from .cityscapes_check import (DEFAULT_SPLITS, IMG_DIR, IMG_SUFFIX,
                                POLYGON_SUFFIX, TRAIN_ID_SUFFIX, SplitLayout,
                                check_cityscapes_layout)
@@ -70,15 +71,6 @@ class ConversionSummary:
     layout: Dict[str, SplitLayout]
     written: List[str] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
-
-
-def default_nproc() -> int:
-    """Worker count for the conversion: the usable CPUs, at most 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not available on macOS / Windows
-        cpus = os.cpu_count() or 1
-    return max(1, min(8, cpus))
 
 
 def _unknown_labels(polygon_path: str) -> List[str]:
@@ -159,7 +151,7 @@ def convert_polygons_to_train_ids(
         splits (Sequence[str]): Splits to convert. Default:
             ``('train', 'val')``.
         nproc (int, optional): Worker processes; 1 converts in this
-            process. Default: None: :func:`default_nproc`.
+            process. Default: None: :func:`repvgg_seg.process_env.usable_cpus`.
         overwrite (bool): Re-create label maps that already exist.
             Default: False.
         show_progress (bool): Print a progress bar to stdout.
@@ -192,7 +184,7 @@ def convert_polygons_to_train_ids(
                 else:
                     tasks.append((polygon, out, suffix))
     if nproc is None:
-        nproc = default_nproc()
+        nproc = usable_cpus()
     if nproc < 1:
         raise ValueError(f'nproc must be >= 1, got {nproc}')
     summary.written = _run_tasks(tasks, nproc, show_progress)

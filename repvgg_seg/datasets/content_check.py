@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mmcv
 import numpy as np
 
+from repvgg_seg.process_env import usable_cpus
 from repvgg_seg.text import first_few
 
 
@@ -153,7 +154,7 @@ def scan_contents(pairs: Sequence[Tuple[str, str]], allowed: Sequence[int],
     if todo:
         start = time.perf_counter()
         step = max(len(todo) // 10, 1)
-        workers = workers or min(os.cpu_count() or 1, 8)
+        workers = workers or usable_cpus()
         jobs = [job for _, job in todo]
         if workers > 1 and len(todo) > 16:
             with Pool(workers) as pool:

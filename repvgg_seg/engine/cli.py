@@ -50,13 +50,16 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
                         help='skip reading every image and label map before '
                         'the run (the check is cached; this skips even that)')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=None)
 
 
 def parse_runner_args(parser: argparse.ArgumentParser,
                       argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.local_rank is not None:
+        # Only when given: a default would hide SLURM_LOCALID and the like
+        # from the checks that run before mmengine's init_dist.
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 

@@ -17,10 +17,9 @@ import socket
 import sys
 from typing import Iterator, Optional
 
+from repvgg_seg.process_env import global_rank
+
 LOCK_NAME = 'repvgg_seg_run.lock'
-# What each launcher calls the process's global rank before mmengine's
-# init_dist runs (torchrun, Slurm, Open MPI).
-_RANK_VARIABLES = ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK')
 
 
 # Lock descriptors this process holds. A forked child (a data-loader worker)
@@ -43,14 +42,6 @@ os.register_at_fork(after_in_child=_close_inherited)
 
 class WorkDirLockedError(RuntimeError):
     """Another live run holds the work dir (the message names it)."""
-
-
-def process_rank() -> int:
-    """This process's global rank from the launcher's environment (0 alone)."""
-    for name in _RANK_VARIABLES:
-        if os.environ.get(name, '').isdigit():
-            return int(os.environ[name])
-    return 0
 
 
 def _holder(path: str) -> str:
@@ -84,7 +75,7 @@ def check_work_dir_free(work_dir: str) -> None:
         WorkDirLockedError: Another run holds it.
     """
     path = osp.join(work_dir, LOCK_NAME)
-    if process_rank() != 0 or not osp.isfile(path):
+    if global_rank() != 0 or not osp.isfile(path):
         return
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -106,7 +97,7 @@ def work_dir_lock(work_dir: str) -> Iterator[Optional[str]]:
     Raises:
         WorkDirLockedError: A live run holds it.
     """
-    if process_rank() != 0:
+    if global_rank() != 0:
         yield None
         return
     os.makedirs(work_dir, exist_ok=True)
