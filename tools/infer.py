@@ -10,18 +10,17 @@ For each image NAME: OUT_DIR/labels/NAME.png (trainIds; --label-ids writes
 Cityscapes labelIds) and OUT_DIR/overlays/NAME.png; for a video,
 OUT_DIR/NAME_overlay.mp4. Pre-processing and whole/slide inference are
 mmseg's (mmseg.apis.inference_model). With --backend onnxruntime, CKPT is an
-exported .onnx file, or a .pth that is exported first at the size the first
-image reaches the network. Exit status 1 when an input could not be read (the
+exported .onnx file, or a .pth that is exported first (to OUT_DIR; any input
+size). Exit status 1 when an input could not be read (the
 others are still segmented).
 """
 import argparse
 import sys
 
-
 from repvgg_seg.apis import load_config
 from repvgg_seg.engine.cli import INPUT_ERRORS, add_cfg_options, report_error
 from repvgg_seg.infer import (BACKENDS, Segmenter, collect_sources,
-                              first_readable_image, load_inference_model)
+                              load_inference_model)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,9 +54,6 @@ def main(argv=None) -> int:
         model = load_inference_model(
             cfg, args.checkpoint, args.backend, deploy=args.deploy,
             device=args.device, strict=not args.non_strict,
-            example_image=(first_readable_image(sources)
-                           if args.backend == 'onnxruntime'
-                           and not args.checkpoint.endswith('.onnx') else None),
             export_dir=args.out_dir)
         segmenter = Segmenter(model, args.out_dir, args.label_ids, args.opacity)
     except (*INPUT_ERRORS, RuntimeError) as err:

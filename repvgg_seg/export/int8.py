@@ -64,7 +64,7 @@ def quantize_onnx(fp32_path: PathLike, int8_path: PathLike,
         CalibrationError: ``batches`` is empty.
         ValueError: Unknown ``method``.
     """
-    import onnxruntime as ort
+    import onnx
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat,
                                           QuantType, quant_pre_process,
                                           quantize_static)
@@ -74,8 +74,7 @@ def quantize_onnx(fp32_path: PathLike, int8_path: PathLike,
     if not batches:
         raise CalibrationError('no calibration batches')
     fp32_path, int8_path = os.fspath(fp32_path), os.fspath(int8_path)
-    input_name = ort.InferenceSession(
-        fp32_path, providers=['CPUExecutionProvider']).get_inputs()[0].name
+    input_name = onnx.load(fp32_path, load_external_data=False).graph.input[0].name
     calibrate = {'minmax': CalibrationMethod.MinMax,
                  'entropy': CalibrationMethod.Entropy,
                  'percentile': CalibrationMethod.Percentile}[method]

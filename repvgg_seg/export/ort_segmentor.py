@@ -8,7 +8,7 @@ exported fp32 or INT8 file is evaluated exactly as a PyTorch checkpoint is:
 """
 import copy
 import os
-from typing import List, Optional, Union
+from typing import List, Union
 
 import torch
 from mmseg.models import EncoderDecoder
@@ -27,30 +27,22 @@ class ONNXEncoderDecoder(EncoderDecoder):
 
     The file is one written by :func:`repvgg_seg.export.export_segmentor`
     (fp32) or by the INT8 quantizer: normalised images in, logits out, at
-    the head's stride or resized to the input. The backbone and auxiliary
-    head of the config are not built into the forward (the file replaces
-    them); the decode head is kept for its post-processing settings
-    (``align_corners``, ``num_classes``, ``threshold``).
+    the head's stride or resized to the input. The config's backbone and
+    auxiliary head are not built (the file replaces them); the decode head
+    is kept for its post-processing settings (``align_corners``,
+    ``num_classes``, ``threshold``). onnxruntime runs on torch's thread count.
 
     Args:
         onnx_file (str | PathLike): The exported model.
-        threads (int, optional): onnxruntime intra-op threads (default:
-            torch's count).
         **kwargs: The ``EncoderDecoder`` config it was exported from.
     """
 
-    def __init__(self, onnx_file: PathLike, threads: Optional[int] = None,
-                 **kwargs) -> None:
-        kwargs.pop('pretrained', None)
-        backbone = dict(kwargs['backbone'])
-        backbone.pop('init_cfg', None)
-        kwargs['backbone'] = backbone
-        kwargs.pop('auxiliary_head', None)
+    def __init__(self, onnx_file: PathLike, **kwargs) -> None:
+        kwargs.update(backbone=dict(type=nn.Identity), auxiliary_head=None,
+                      pretrained=None)
         super().__init__(**kwargs)
-        # The file replaces the network: drop the backbone's weights.
-        self.backbone = nn.Identity()
         self.onnx_file = os.fspath(onnx_file)
-        self.session = ort_session(self.onnx_file, threads)
+        self.session = ort_session(self.onnx_file)
         shape = self.session.get_inputs()[0].shape
         self.input_hw = tuple(d if isinstance(d, int) else None for d in shape[2:])
         classes = self.session.get_outputs()[0].shape[1]
@@ -87,8 +79,7 @@ class ONNXEncoderDecoder(EncoderDecoder):
         raise NotImplementedError('an ONNX model cannot be trained')
 
 
-def onnx_model_cfg(model_cfg: dict, onnx_file: PathLike,
-                   threads: Optional[int] = None) -> dict:
+def onnx_model_cfg(model_cfg: dict, onnx_file: PathLike) -> dict:
     """``cfg.model`` turned into an :class:`ONNXEncoderDecoder` config.
 
     Raises:
@@ -99,6 +90,5 @@ def onnx_model_cfg(model_cfg: dict, onnx_file: PathLike,
             f"ONNX models replace an EncoderDecoder's network; this config's "
             f"model is {model_cfg.get('type')!r}")
     model_cfg = copy.deepcopy(dict(model_cfg))
-    model_cfg.update(type='ONNXEncoderDecoder', onnx_file=os.fspath(onnx_file),
-                     threads=threads)
+    model_cfg.update(type='ONNXEncoderDecoder', onnx_file=os.fspath(onnx_file))
     return model_cfg

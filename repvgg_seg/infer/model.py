@@ -3,13 +3,10 @@ exported (fp32 or INT8) file."""
 import copy
 import os
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Optional
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-# The helper inference_model itself uses to run the test pipeline (mmseg
-# 1.2.2, the pinned last release; private, hence this note).
-from mmseg.apis.utils import _preprare_data
 from mmseg.registry import MODELS
 from torch import nn
 
@@ -20,34 +17,20 @@ BACKENDS = ('pytorch', 'onnxruntime')
 
 
 def build_onnx_segmentor(cfg: Config, onnx_file: str,
-                         threads: Optional[int] = None) -> nn.Module:
+                         dataset_meta: Optional[dict] = None) -> nn.Module:
     """mmseg's ``EncoderDecoder`` of ``cfg`` with onnxruntime running
-    ``onnx_file`` (see :class:`repvgg_seg.export.ONNXEncoderDecoder`)."""
+    ``onnx_file`` (see :class:`repvgg_seg.export.ONNXEncoderDecoder`);
+    ``dataset_meta`` defaults to the config's dataset's."""
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model_cfg = onnx_model_cfg(cfg.model, onnx_file, threads)
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(onnx_model_cfg(cfg.model, onnx_file))
     model.cfg = copy.deepcopy(cfg)
-    model.dataset_meta = dataset_meta_of(cfg, {})
+    model.dataset_meta = dataset_meta or dataset_meta_of(cfg, {})
     return model.eval()
-
-
-def network_input_size(model: nn.Module, image) -> Tuple[int, int]:
-    """The ``(H, W)`` the network sees for ``image`` after the test pipeline
-    and pre-processor: the whole padded image, or the crop in slide mode."""
-    data, _ = _preprare_data(image, model)
-    inputs = model.data_preprocessor(data, False)['inputs']
-    h, w = inputs.shape[-2:]
-    test_cfg = model.test_cfg or {}
-    if test_cfg.get('mode') == 'slide':
-        crop_h, crop_w = test_cfg['crop_size']
-        h, w = min(h, crop_h), min(w, crop_w)
-    return int(h), int(w)
 
 
 def load_inference_model(cfg: Config, checkpoint: Optional[str],
                          backend: str = 'pytorch', deploy: bool = False,
                          device: str = 'cpu', strict: bool = True,
-                         example_image=None,
                          export_dir: Optional[str] = None) -> nn.Module:
     """The model to segment with.
 
@@ -60,10 +43,9 @@ def load_inference_model(cfg: Config, checkpoint: Optional[str],
         device (str): PyTorch device.
         strict (bool): Refuse checkpoints that do not fit (see
             :func:`repvgg_seg.apis.build_segmentor`).
-        example_image (ndarray, optional): With onnxruntime and a ``.pth``,
-            the deployed model is exported at the size this image reaches
-            the network.
-        export_dir (str, optional): Where that export is written.
+        export_dir (str, optional): With onnxruntime and a ``.pth``, where
+            the deployed model is exported to first (free height and width;
+            checked at the config's slide crop, else at 713x713).
 
     Returns:
         nn.Module: A segmentor with ``cfg`` and ``dataset_meta`` set.
@@ -78,16 +60,17 @@ def load_inference_model(cfg: Config, checkpoint: Optional[str],
         return init_segmentor(cfg, checkpoint, device, deploy=deploy, strict=strict)
     if is_onnx:
         return build_onnx_segmentor(cfg, checkpoint)
-    if example_image is None or export_dir is None:
-        raise ValueError('nothing readable to size the ONNX export by; export '
-                         'with tools/export_onnx.py and pass the .onnx file')
+    if export_dir is None:
+        raise ValueError('a .pth runs on onnxruntime after an export: pass an '
+                         'export folder, or export with tools/export_onnx.py '
+                         'and pass the .onnx file')
     model = init_segmentor(cfg, checkpoint, 'cpu', deploy=True, strict=strict)
-    h, w = network_input_size(model, example_image)
-    path = osp.join(export_dir, f'{config_name(cfg.filename or "model")}_{h}x{w}.onnx')
+    crop = (model.test_cfg or {}).get('crop_size')
+    shape = (1, 3, *crop) if crop else (1, 3, 713, 713)
+    path = osp.join(export_dir, f'{config_name(cfg.filename or "model")}.onnx')
     os.makedirs(export_dir, exist_ok=True)
-    result = export_segmentor(model, path, (1, 3, h, w), resize_to_input=False,
+    result = export_segmentor(model, path, shape, resize_to_input=False,
                               config=cfg.filename or '')
     if not result.check.ok:
-        raise RuntimeError(f'the export at {h}x{w} does not match PyTorch: '
-                           f'{result.check}')
-    return build_onnx_segmentor(cfg, path)
+        raise RuntimeError(f'the export does not match PyTorch: {result.check}')
+    return build_onnx_segmentor(cfg, path, model.dataset_meta)

@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Tuple
 
 import cv2
 import mmcv
@@ -126,18 +126,3 @@ class VideoFrames:
                 yield frame
         finally:
             self.capture.release()
-
-
-def first_readable_image(sources: List[Source]) -> Optional[np.ndarray]:
-    """The first image, or first video frame, among ``sources`` that decodes
-    (None if none does)."""
-    for source in sources:
-        try:
-            if source.kind == 'image':
-                return read_image(source.path)
-            frames = VideoFrames(source.path)
-            frames.capture.release()
-            return frames.first
-        except InputError:
-            continue
-    return None
