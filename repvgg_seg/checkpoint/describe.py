@@ -5,6 +5,7 @@ import re
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from repvgg_seg.archs import guess_arch
+from .layouts import fused_block_keys
 
 _BLOCK = re.compile(r'^(?:backbone\.)?stage(\d)\.(\d+)\.'
                     r'(branch_3x3\.conv\.weight|branch_reparam\.weight)$')
@@ -40,7 +41,7 @@ def describe_state(state: Mapping) -> str:
     stages = _repvgg_stages(state)
     if stages is not None:
         widths, counts, groups = stages
-        fused = any('.branch_reparam.' in k for k in state)
+        fused = bool(fused_block_keys(state))
         block = 'QARepVGG' if any('.post_bn.' in k for k in state) else 'RepVGG'
         arch = guess_arch(widths, counts, groups)
         name = (f'{block}-{arch}' if arch else

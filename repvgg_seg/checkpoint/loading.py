@@ -10,7 +10,7 @@ from repvgg_seg.deploy.fusion import fuse_repvgg_state_dict
 from repvgg_seg.text import first_few
 from .describe import describe_state
 from .layouts import (ConvertedCheckpoint, extract_state_dict,
-                      to_repvgg_seg_layout)
+                      fused_block_keys, to_repvgg_seg_layout)
 from .safe_load import read_checkpoint
 
 PathLike = Union[str, os.PathLike]
@@ -62,8 +62,7 @@ def describe_mismatch(module: nn.Module, state_dict: Dict[str, Tensor],
 
 
 def _fit_hint(own: Dict, state: Dict) -> str:
-    fused_ckpt = any('.branch_reparam.' in k for k in state)
-    fused_model = any('.branch_reparam.' in k for k in own)
+    fused_ckpt, fused_model = bool(fused_block_keys(state)), bool(fused_block_keys(own))
     if fused_ckpt and not fused_model:
         return ('this is a deploy-form checkpoint: tools/infer.py, '
                 'tools/benchmark.py, tools/export_onnx.py and tools/quantize.py '

@@ -148,7 +148,7 @@ def setup_test_cfg(cfg: Config,
         raise FileNotFoundError(f'Checkpoint file not found: {checkpoint}')
 
     check_vis_backends(cfg)
-    shadow = build_on_meta(cfg)
+    shadow = None  # the model built on the meta device (PyTorch checkpoints only)
     hook = _deploy_hook(cfg)
     if checkpoint.endswith('.onnx'):
         # An exported model: onnxruntime runs the network inside mmseg's own
@@ -161,11 +161,13 @@ def setup_test_cfg(cfg: Config,
         deploy = False
         if hook is not None:
             hook['deploy_on_test'] = False
-    elif deploy and hook is None:
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type=DEPLOY_HOOK, deploy_on_val=False, deploy_on_test=True)]
-    elif hook is not None:
-        hook['deploy_on_test'] = deploy
+    else:
+        shadow = build_on_meta(cfg)
+        if deploy and hook is None:
+            cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+                dict(type=DEPLOY_HOOK, deploy_on_val=False, deploy_on_test=True)]
+        elif hook is not None:
+            hook['deploy_on_test'] = deploy
 
     if metric not in ('iou', 'cityscapes', 'both'):
         raise ValueError(f"metric must be 'iou', 'cityscapes' or 'both', got {metric!r}")

@@ -39,7 +39,8 @@ class CheckpointFitHook(Hook):
     (other head widths, another arch, the other RepVGG form) leaves layers at
     random initialisation, logs a warning, and the test reports a wrong mIoU
     with exit status 0. ``tools/test.py`` checks this before the runner
-    starts (:func:`repvgg_seg.engine.checks.check_checkpoint_fits`); this hook
+    starts (:func:`fit_error` on the model built on the meta device, in
+    :func:`repvgg_seg.engine.setup.setup_test_cfg`); this hook
     is the same check for models that cannot be built on the meta device,
     run on the real model just before loading. ``--non-strict`` leaves both
     out.
