@@ -57,17 +57,16 @@ ARCH_SETTINGS = {name: _paper_arch(name) for name in sorted(ARCH_NAMES)}
 
 
 def guess_arch(widths: Sequence[int], num_blocks: Sequence[int],
-               groups: Optional[int] = None) -> Optional[str]:
-    """The paper name of these stage widths and layer counts, or None.
+               groups: int) -> Optional[str]:
+    """The paper name of these stage widths, layer counts and groups, or None.
 
     Args:
         widths (Sequence[int]): Five stage widths.
         num_blocks (Sequence[int]): Five layer counts.
-        groups (int, optional): The largest group count of any layer; without
-            it B1, B1g2 and B1g4 are all named.
+        groups (int): The largest group count of any layer (B1, B1g2 and
+            B1g4 differ only in it).
     """
-    names = [name for name, arch in ARCH_SETTINGS.items()
-             if tuple(arch['widths']) == tuple(widths)
-             and tuple(arch['num_blocks']) == tuple(num_blocks)
-             and (groups is None or arch['groups'] == groups)]
-    return ' or '.join(names) if names else None
+    return next((name for name, arch in ARCH_SETTINGS.items()
+                 if tuple(arch['widths']) == tuple(widths)
+                 and tuple(arch['num_blocks']) == tuple(num_blocks)
+                 and arch['groups'] == groups), None)

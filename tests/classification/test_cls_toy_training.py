@@ -2,8 +2,6 @@
 with tools/test.py --deploy, and its checkpoint used by a segmentation backbone.
 """
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -12,6 +10,7 @@ from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
 from conftest import REPO
+from tool_runs import run_tool
 from repvgg_seg.checkpoint import load_checkpoint_file
 from repvgg_seg.models import RepVGG
 from repvgg_seg.toydata.imagefolder import generate_toy_imagefolder
@@ -21,13 +20,6 @@ DEMO_FROM_CLS_CONFIG = (REPO / 'configs' / 'demo' /
                         'pspnet_repvgg_toy_cityscapes_from_toy_imagenet.py')
 TOP1 = re.compile(r'Epoch\((?:val|test)\).*?accuracy/top1: ([\d.]+)')
 CHANCE = 100 / 4
-
-
-def run_tool(args, env, timeout=300):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
 
 
 def data_options(root):
@@ -50,7 +42,7 @@ def toy_imagenet(tmp_path_factory):
 def trained(toy_imagenet, tmp_path_factory, tool_env):
     work_dir = tmp_path_factory.mktemp('cls_train')
     log = run_tool(['tools/train.py', str(TOY_CONFIG), '--work-dir',
-                    str(work_dir), *data_options(toy_imagenet)], tool_env)
+                    str(work_dir), *data_options(toy_imagenet)], tool_env).stdout
     max_epochs = Config.fromfile(str(TOY_CONFIG)).train_cfg.max_epochs
     return work_dir / f'epoch_{max_epochs}.pth', log
 
@@ -70,7 +62,7 @@ def test_deployed_test_reproduces_the_validation_accuracy(
     ckpt, train_log = trained
     log = run_tool(['tools/test.py', str(TOY_CONFIG), str(ckpt), '--deploy',
                     '--work-dir', str(tmp_path), *data_options(toy_imagenet)],
-                   tool_env)
+                   tool_env).stdout
     assert 'RepVGGDeployHook: testing: re-parameterized' in log
     assert 'no BatchNorm left' in log
     assert TOP1.findall(log) == TOP1.findall(train_log)[-1:]
