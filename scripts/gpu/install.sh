@@ -22,7 +22,7 @@ say() { printf '[install] %s\n' "$*"; }
 [ $# -eq 2 ] || { sed -n '2,12p' "$0"; exit 2; }
 what=$1 SITE=$2
 BUILD_SITE="$SITE-build"
-if [ ! -f "$KIT/SHA256SUMS" ]; then
+if [ ! -d "$KIT" ]; then
     say "ERROR: no kit at $KIT: run scripts/gpu/fetch.sh on a CPU machine and name .gpu_kit"
     say "       in the device run's carry"
     exit 1
@@ -30,8 +30,9 @@ fi
 
 install_wheels() {
     local role req file sha module wheels=() build=()
-    say "checking $KIT against its SHA256SUMS"
-    (cd "$KIT" && sha256sum -c --quiet SHA256SUMS) || { say "ERROR: the kit is damaged"; return 1; }
+    say "checking $KIT against the hashes kit.lock pins"
+    awk '!/^#/ && NF { print $4 "  " $3 }' "$LOCK" | (cd "$KIT" && sha256sum -c --quiet -) ||
+        { say "ERROR: the kit is damaged or out of date: run scripts/gpu/fetch.sh again"; return 1; }
     while read -r role req file sha; do
         case "$role" in
             wheel) wheels+=("$KIT/$file") ;;
